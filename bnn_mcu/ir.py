@@ -185,3 +185,108 @@ def activation_bytes(kind: str, shape: Shape3) -> int:
     if kind == "s32":
         return h * w * c * 4
     raise ValueError(kind)
+
+
+# --------------------------------------------------------------------------------------------------
+# Serialisation (deterministic) and the model hash
+# --------------------------------------------------------------------------------------------------
+
+
+def to_arrays(graph: IntGraph) -> tuple[dict, dict[str, np.ndarray]]:
+    """Split an integer graph into JSON-able metadata and named arrays (the inverse of from_arrays)."""
+    meta_layers = []
+    arrays: dict[str, np.ndarray] = {}
+    for i, layer in enumerate(graph.layers):
+        if isinstance(layer, IntConv):
+            meta_layers.append({
+                "type": "conv", "name": layer.name, "op": layer.op, "input_kind": layer.input_kind,
+                "output_kind": layer.output_kind, "in_shape": list(layer.in_shape),
+                "out_shape": list(layer.out_shape), "kernel_size": list(layer.kernel_size),
+                "strides": list(layer.strides), "source_layers": list(layer.source_layers),
+            })
+            arrays[f"l{i}_weight_bits"] = np.asarray(layer.weight_bits, bool)
+            if layer.thresholds is not None:
+                arrays[f"l{i}_thresholds"] = np.asarray(layer.thresholds, np.int32)
+            if layer.scale is not None:
+                arrays[f"l{i}_scale"] = np.asarray(layer.scale, np.float64)
+                arrays[f"l{i}_offset"] = np.asarray(layer.offset, np.float64)
+        else:
+            meta_layers.append({
+                "type": "maxpool", "name": layer.name, "in_shape": list(layer.in_shape),
+                "out_shape": list(layer.out_shape), "pool": list(layer.pool),
+                "strides": list(layer.strides), "source_layers": list(layer.source_layers),
+            })
+            arrays[f"l{i}_or_mask"] = np.asarray(layer.or_mask, bool)
+    meta = {
+        "name": graph.name, "input_shape": list(graph.input_shape),
+        "keras_input_shape": list(graph.keras_input_shape), "input_range": list(graph.input_range),
+        "softmax": graph.softmax, "layers": meta_layers,
+    }
+    return meta, arrays
+
+
+def from_arrays(meta: dict, arrays: dict[str, np.ndarray]) -> IntGraph:
+    layers: list[IntLayer] = []
+    for i, m in enumerate(meta["layers"]):
+        if m["type"] == "conv":
+            layers.append(IntConv(
+                name=m["name"], op=m["op"], input_kind=m["input_kind"], output_kind=m["output_kind"],
+                in_shape=tuple(m["in_shape"]), out_shape=tuple(m["out_shape"]),
+                kernel_size=tuple(m["kernel_size"]), strides=tuple(m["strides"]),
+                weight_bits=arrays[f"l{i}_weight_bits"].astype(bool),
+                thresholds=arrays.get(f"l{i}_thresholds"), scale=arrays.get(f"l{i}_scale"),
+                offset=arrays.get(f"l{i}_offset"), source_layers=tuple(m["source_layers"]),
+            ))
+        else:
+            layers.append(IntMaxPool(
+                name=m["name"], in_shape=tuple(m["in_shape"]), out_shape=tuple(m["out_shape"]),
+                pool=tuple(m["pool"]), strides=tuple(m["strides"]),
+                or_mask=arrays[f"l{i}_or_mask"].astype(bool), source_layers=tuple(m["source_layers"]),
+            ))
+    return IntGraph(name=meta["name"], input_shape=tuple(meta["input_shape"]),
+                    keras_input_shape=tuple(meta["keras_input_shape"]),
+                    input_range=tuple(meta["input_range"]), layers=tuple(layers),
+                    softmax=bool(meta["softmax"]))
+
+
+def model_hash(graph: IntGraph) -> str:
+    """SHA-256 (hex) of everything that determines the target's outputs; the first 16 bytes go on
+    the wire (INFO.model_hash) so the harness never compares against a different model."""
+    import hashlib
+    import json
+
+    meta, arrays = to_arrays(graph)
+    h = hashlib.sha256()
+    h.update(json.dumps(meta, sort_keys=True).encode())
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}:{a.dtype.str}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def save(graph: IntGraph, path) -> None:
+    """Write the graph as an .npz whose bytes depend only on the graph (fixed zip timestamps)."""
+    import io
+    import json
+    import zipfile
+
+    meta, arrays = to_arrays(graph)
+    arrays = dict(arrays)
+    arrays["meta_json"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(arrays):
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arrays[name]), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, buf.getvalue())
+
+
+def load(path) -> IntGraph:
+    import json
+
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(arrays.pop("meta_json").tobytes().decode())
+    return from_arrays(meta, arrays)

@@ -1,0 +1,125 @@
+"""Build a generated project: CMake + arm-none-eabi-gcc (or the host compiler), then sizes.
+
+Target builds go to ``OUTDIR/build/firmware.elf``, host builds to ``OUTDIR/build-host/bnn_host``.
+Flash and RAM come from ``arm-none-eabi-size`` (Berkeley format): flash = text + data (the initial
+values of .data live in flash), RAM = data + bss (the arena, buffers and the stack reserve are .bss).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .codegen import GRAPH_FILE, PROJECT_FILE
+from .errors import BuildError, UsageError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Project:
+    """A converted project directory and its metadata (``bnn_project.json``)."""
+
+    path: Path
+    meta: dict
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Project":
+        p = Path(path)
+        f = p / PROJECT_FILE
+        if not f.is_file():
+            raise UsageError(f"{p} is not a bnn-mcu project (no {PROJECT_FILE}); create one with "
+                             "'bnn-mcu convert MODEL -o DIR'")
+        return cls(path=p, meta=json.loads(f.read_text()))
+
+    @property
+    def model_hash(self) -> str:
+        return self.meta["model_hash"]
+
+    @property
+    def board_name(self) -> str:
+        return self.meta["board"]
+
+    def graph(self):
+        from . import ir
+
+        return ir.load(self.path / GRAPH_FILE)
+
+    def board(self):
+        from .boards import load_board
+
+        return load_board(self.board_name)
+
+    def build_dir(self, host: bool = False) -> Path:
+        return self.path / ("build-host" if host else "build")
+
+    def elf(self) -> Path:
+        return self.build_dir() / "firmware.elf"
+
+    def host_exe(self) -> Path:
+        return self.build_dir(host=True) / "bnn_host"
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    artifact: Path
+    host: bool
+    text: int = 0
+    data: int = 0
+    bss: int = 0
+
+    @property
+    def flash_bytes(self) -> int:
+        return self.text + self.data
+
+    @property
+    def ram_bytes(self) -> int:
+        return self.data + self.bss
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["artifact"] = str(self.artifact)
+        d.update(flash_bytes=self.flash_bytes, ram_bytes=self.ram_bytes)
+        return d
+
+
+def _run(cmd: list[str], what: str) -> str:
+    log.debug("$ %s", " ".join(cmd))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except FileNotFoundError as exc:
+        raise BuildError(f"{what}: '{cmd[0]}' is not installed", hint="run tools/install_deps.sh") from exc
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
+        raise BuildError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+    return proc.stdout
+
+
+def build(project: Project, *, host: bool = False, sanitize: bool = False, kernels: str | None = None,
+          jobs: int = 2) -> BuildResult:
+    """Configure (once) and build; return the artifact and, for the target, its section sizes."""
+    bdir = project.build_dir(host)
+    args = ["cmake", "-S", str(project.path), "-B", str(bdir), "-DCMAKE_BUILD_TYPE=Release"]
+    if host:
+        args += ["-DBNN_HOST=ON", f"-DBNN_SANITIZE={'ON' if sanitize else 'OFF'}"]
+    if kernels:
+        args.append(f"-DBNN_KERNELS={kernels}")
+    if not host and shutil.which("arm-none-eabi-gcc") is None:
+        raise BuildError("arm-none-eabi-gcc is not installed", hint="run tools/install_deps.sh")
+    _run(args, "cmake configure")
+    _run(["cmake", "--build", str(bdir), "-j", str(jobs)], "cmake build")
+    if host:
+        return BuildResult(artifact=project.host_exe(), host=True)
+    elf = project.elf()
+    text, data, bss = elf_sizes(elf)
+    return BuildResult(artifact=elf, host=False, text=text, data=data, bss=bss)
+
+
+def elf_sizes(elf: Path) -> tuple[int, int, int]:
+    out = _run(["arm-none-eabi-size", "-B", str(elf)], "arm-none-eabi-size")
+    fields = out.strip().splitlines()[-1].split()
+    return int(fields[0]), int(fields[1]), int(fields[2])
