@@ -10,8 +10,10 @@ What is supported is listed in :data:`SUPPORTED`; everything else is refused wit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +39,13 @@ SUPPORTED = (
 def import_tf():
     """Import TensorFlow, tf_keras and Larq in the one configuration that works (see module doc)."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
     try:
-        import larq  # noqa: F401  (registers Larq's custom objects with tf_keras)
-        import tensorflow as tf
-        import tf_keras
+        with _quiet_stderr():  # TF's C++ runtime logs to fd 2 before any Python setting applies
+            import larq  # noqa: F401  (registers Larq's custom objects with tf_keras)
+            import tensorflow as tf
+            import tf_keras
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ModelLoadError(
             f"cannot import TensorFlow/Larq: {exc}",
@@ -49,6 +53,23 @@ def import_tf():
         ) from exc
     tf.get_logger().setLevel(logging.ERROR)
     return tf, tf_keras
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (not just sys.stderr) unless debug logging is on."""
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def load_model(path: str | os.PathLike):
@@ -65,10 +86,9 @@ def load_model(path: str | os.PathLike):
             "SavedModel directory"
         )
     _tf, keras = import_tf()
-    import larq
 
     try:
-        with larq.context.quantized_scope(False):
+        with _quiet_stderr():
             model = keras.models.load_model(str(p), compile=False)
     except Exception as exc:  # Keras raises many types for bad files; all mean "not a usable model"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

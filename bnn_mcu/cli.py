@@ -1,0 +1,347 @@
+"""bnn-mcu command line. Every verb has --help with examples, --json for scripts, and -v for tracebacks.
+
+Errors are mapped to exit codes in one place, :func:`main`: a :class:`~bnn_mcu.errors.BnnError`
+prints ``error: ...`` (and a hint) and exits with its code; anything else is a bug and says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import BnnError, UsageError
+
+log = logging.getLogger("bnn_mcu")
+
+DEFAULT_BOARD = "mps2-an386"
+DEFAULT_INPUT_RANGE = (0.0, 1.0)
+
+EPILOG_MAIN = """\
+typical session:
+  bnn-mcu inspect model.h5                              # layers, support, memory, before anything else
+  bnn-mcu convert model.h5 -o out/mnist --board mps2-an386 --input-range 0 1
+  bnn-mcu build out/mnist                               # cross-compile; prints flash and RAM bytes
+  bnn-mcu run out/mnist --inputs digits.npz             # QEMU + serial; every output checked
+
+exit codes: 0 ok, 1 other error, 2 usage, 3 model not loadable, 4 unsupported model,
+            5 does not fit the board, 6 build failed, 7 target/link failure, 8 target != reference
+"""
+
+
+def _input_range_help() -> str:
+    lo, hi = DEFAULT_INPUT_RANGE
+    return (f"float range [LO, HI] of the model's input (default: {lo:g} {hi:g}). The firmware takes 8-bit "
+            "integers q = 0..255 and the model sees x = LO + q*(HI-LO)/255: use '0 1' for x = pixel/255, "
+            "'-1 1' for x = pixel/127.5 - 1, '0 255' for raw pixels")
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object on stdout (for scripts)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging; -v shows tracebacks")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="bnn-mcu", formatter_class=fmt, epilog=EPILOG_MAIN,
+        description="Compile Larq binary neural networks into bit-exact XNOR/popcount firmware for "
+                    "Cortex-M, run them in QEMU or on a board, and prove them equal to the reference.")
+    parser.add_argument("--version", action="version", version=f"bnn-mcu {__version__}")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+
+    p = sub.add_parser(
+        "convert", formatter_class=fmt, help="Larq model -> a self-contained CMake firmware project",
+        description="Read a Larq/Keras model (.h5, .keras or a SavedModel directory), fold batch-norm and "
+        "sign into integer thresholds, pack weights 1 bit each and write a CMake firmware project.",
+        epilog="examples:\n  bnn-mcu convert model.h5 -o out/mnist --board mps2-an386\n"
+               "  bnn-mcu convert saved_model/ -o out/m --input-range -1 1 --json\n\n"
+               "The project holds the generated model (model/), a copy of the runtime (runtime/), the "
+               "linker script\nand bnn_model.npz (the integer graph the reference runs). Converting the "
+               "same model twice\ngives byte-identical files.")
+    p.add_argument("model", help="the model file or SavedModel directory")
+    p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="project directory to write")
+    p.add_argument("--board", default=DEFAULT_BOARD,
+                   help=f"target board (default: {DEFAULT_BOARD}); list them with 'bnn-mcu boards'")
+    p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
+                   default=list(DEFAULT_INPUT_RANGE), help=_input_range_help())
+    p.add_argument("--kernels", default="ref", help="kernel set compiled into the firmware (default: ref)")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "build", formatter_class=fmt, help="cross-compile a converted project; print flash/RAM bytes",
+        description="Configure and build a converted project with CMake and arm-none-eabi-gcc. Flash = "
+        "text + data, RAM = data + bss (arena, serial buffers and the stack reserve).",
+        epilog="examples:\n  bnn-mcu build out/mnist\n  bnn-mcu build out/mnist --host   "
+               "# a native executable of the same app, for testing")
+    p.add_argument("project", help="directory written by 'bnn-mcu convert'")
+    p.add_argument("--host", action="store_true", help="build the native host executable instead")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "run", formatter_class=fmt, help="run inputs on QEMU or a board; compare with the reference",
+        description="Boot the firmware in QEMU (or talk to a board with --port), send every input over "
+        "the framed serial protocol and check the int32 outputs and top-1 class against the numpy "
+        "reference, bit for bit. Exits 8 on any mismatch.",
+        epilog="examples:\n  bnn-mcu run out/mnist --inputs digits.npz\n"
+               "  bnn-mcu run out/mnist --inputs digits.npz --outputs y.npz --json\n"
+               "  bnn-mcu run out/mnist --inputs digits.npz --port /dev/ttyACM0   # a real board\n"
+               "  bnn-mcu run out/mnist --inputs digits.npz --keras model.h5      # also compare with Larq\n\n"
+               "INPUTS.npz: 'x' = float inputs exactly as the Keras model takes them (quantised with the\n"
+               "project's input range), optional 'y' = integer labels. OUTPUTS.npz gets 'raw' (the\n"
+               "target's int32 outputs), 'logits' (float outputs rebuilt on the host; softmax applied if\n"
+               "the model ends in one), 'top1' (the target's class) and 'count' (instructions/cycles).")
+    p.add_argument("project", help="directory written by 'bnn-mcu convert'")
+    p.add_argument("--inputs", required=True, metavar="X.npz", help="inputs (x, optional y)")
+    p.add_argument("--outputs", metavar="Y.npz", help="write the target's outputs here")
+    p.add_argument("--port", metavar="DEVICE", help="serial device of a real board (or a pty); "
+                   "default: boot the board in QEMU")
+    p.add_argument("--baud", type=int, default=115200, help="baud rate for --port (default 115200)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N inputs")
+    p.add_argument("--keras", metavar="MODEL", help="also run the Larq model and report its accuracy")
+    p.add_argument("--no-build", action="store_true", help="do not (re)build the firmware first")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "inspect", formatter_class=fmt, help="layer table, support and memory of a model, without building",
+        description="Load a model and show how it lowers: every Keras layer, what it becomes, the MACs, "
+        "and the memory plan for a board. Unsupported layers are reported with what is supported.",
+        epilog="examples:\n  bnn-mcu inspect model.h5\n  bnn-mcu inspect model.h5 --board mps2-an385 --json")
+    p.add_argument("model")
+    p.add_argument("--board", default=DEFAULT_BOARD, help=f"board for the memory check (default: {DEFAULT_BOARD})")
+    p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
+                   default=list(DEFAULT_INPUT_RANGE), help=_input_range_help())
+    _add_common(p)
+
+    p = sub.add_parser("boards", formatter_class=fmt, help="list the boards bnn-mcu knows",
+                       description="List board descriptions (boards/*.yaml): core, memory, QEMU machine.")
+    _add_common(p)
+    return parser
+
+
+# --------------------------------------------------------------------------------------------------
+# verbs
+
+
+def _emit(args, obj: dict, text: str) -> None:
+    if args.json:
+        print(json.dumps(obj, indent=2, sort_keys=True, default=str))
+    else:
+        print(text)
+
+
+def _load_board(name: str):
+    from .boards import load_board
+
+    return load_board(name)
+
+
+def _convert_graph(model_path: str, input_range, board):
+    from . import fold, frontend, plan
+
+    fgraph, _model = frontend.load_graph(model_path)
+    graph = fold.fold(fgraph, tuple(input_range))
+    mplan = plan.make_plan(graph, stack_bytes=board.stack_size)
+    return fgraph, graph, mplan
+
+
+def cmd_convert(args) -> int:
+    from . import codegen, plan
+
+    board = _load_board(args.board)
+    log.info("loading %s", args.model)
+    _fg, graph, mplan = _convert_graph(args.model, args.input_range, board)
+    plan.check_fits(mplan, board)
+    gen = codegen.write_project(graph, mplan, board, args.out, source=Path(args.model).name,
+                                kernels=args.kernels)
+    obj = {"project": str(gen.outdir), "model_hash": gen.model_hash, "board": board.name,
+           "input_range": list(graph.input_range), "layers": len(graph.layers),
+           "binary_macs": int(sum(l.macs for l in graph.layers)), "plan": mplan.as_dict(),
+           "files": len(gen.files)}
+    text = (f"converted {args.model} -> {gen.outdir} ({len(gen.files)} files)\n"
+            f"  model hash   {gen.model_hash[:16]}\n  board        {board.name}\n"
+            f"  input range  [{graph.input_range[0]:g}, {graph.input_range[1]:g}] -> uint8\n"
+            f"  layers       {len(graph.layers)}, {obj['binary_macs']:,} MACs per inference\n"
+            f"  weights      {mplan.weight_bytes:,} bytes flash; arena {mplan.arena_bytes:,} bytes RAM\n"
+            f"next: bnn-mcu build {gen.outdir}")
+    _emit(args, obj, text)
+    return 0
+
+
+def cmd_build(args) -> int:
+    from .build import Project, build
+
+    project = Project.load(args.project)
+    res = build(project, host=args.host)
+    obj = {"project": str(project.path), **res.as_dict()}
+    if args.host:
+        text = f"built {res.artifact}"
+    else:
+        text = (f"built {res.artifact}\n  flash  {res.flash_bytes:,} bytes (text {res.text:,} + data "
+                f"{res.data:,})\n  RAM    {res.ram_bytes:,} bytes (data {res.data:,} + bss {res.bss:,})\n"
+                f"next: bnn-mcu run {project.path} --inputs X.npz")
+    _emit(args, obj, text)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from . import runner
+    from .build import Project, build, elf_sizes
+
+    project = Project.load(args.project)
+    graph = project.graph()
+    x, y = runner.load_inputs(args.inputs, graph)
+    if args.limit is not None:
+        if args.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        x, y = x[: args.limit], (None if y is None else y[: args.limit])
+    sizes = None
+    if not args.port and not args.no_build:
+        res = build(project)
+        sizes = (res.flash_bytes, res.ram_bytes)
+    elif project.elf().is_file():
+        t, d, b = elf_sizes(project.elf())
+        sizes = (t + d, d + b)
+    summary, arrays = runner.run(project, x, y, port=args.port, baudrate=args.baud,
+                                 keras_model=args.keras, progress=None if not args.json else False)
+    if sizes:
+        summary.flash_bytes, summary.ram_bytes = sizes
+    if args.outputs:
+        import numpy as np
+
+        np.savez(args.outputs, **arrays)
+    _emit(args, summary.as_dict(), _run_text(summary))
+    runner.check(summary)
+    return 0
+
+
+def _run_text(s) -> str:
+    lines = [f"ran {s.inputs} inputs on {s.target} ({s.board}) in {s.seconds:.1f} s",
+             f"  identical to reference  {s.matches}/{s.inputs}"
+             + ("" if not s.mismatches else f"   MISMATCHES: {s.mismatches}")]
+    if s.accuracy_target is not None:
+        lines.append(f"  top-1 accuracy  target {100 * s.accuracy_target:.2f}%   reference "
+                     f"{100 * s.accuracy_reference:.2f}%"
+                     + (f"   Larq {100 * s.accuracy_keras:.2f}%" if s.accuracy_keras is not None else ""))
+    if s.keras_top1_agreement is not None:
+        lines.append(f"  Larq vs reference  top-1 agreement {100 * s.keras_top1_agreement:.2f}%, max |diff| "
+                     f"{s.keras_max_abs_diff:.2e}")
+    if s.per_inference_mean is not None:
+        macs_per = s.binary_macs / s.per_inference_mean if s.per_inference_mean else 0
+        lines.append(f"  {s.count_unit} per inference  {s.per_inference_mean:,.0f} (min "
+                     f"{s.per_inference_min:,.0f}, max {s.per_inference_max:,.0f}); "
+                     f"{macs_per:.2f} MACs per {s.count_unit[:-1]}")
+    if s.flash_bytes is not None:
+        lines.append(f"  flash {s.flash_bytes:,} bytes, RAM {s.ram_bytes:,} bytes (arena {s.arena_bytes:,})")
+    return "\n".join(lines)
+
+
+def cmd_inspect(args) -> int:
+    from .errors import PlanError
+    from .ir import IntConv
+    from .plan import check_fits
+
+    board = _load_board(args.board)
+    fg, graph, mplan = _convert_graph(args.model, args.input_range, board)
+    rows = []
+    for layer in graph.layers:
+        kind = (f"{layer.op} {layer.input_kind}->{layer.output_kind}" if isinstance(layer, IntConv)
+                else "maxpool b1 (" + ("AND/OR" if layer.or_mask.any() and not layer.or_mask.all()
+                                       else "OR" if layer.or_mask.all() else "AND") + ")")
+        rows.append({"name": layer.name, "kind": kind, "in_shape": list(layer.in_shape),
+                     "out_shape": list(layer.out_shape), "macs": int(layer.macs),
+                     "keras_layers": list(layer.source_layers)})
+    fits, why = True, ""
+    try:
+        check_fits(mplan, board)
+    except PlanError as exc:
+        fits, why = False, exc.message
+    obj = {"model": args.model, "name": graph.name, "input_shape": list(graph.keras_input_shape),
+           "input_range": list(graph.input_range), "softmax": graph.softmax, "layers": rows,
+           "ignored_layers": list(fg.ignored), "binary_macs": int(sum(r["macs"] for r in rows)),
+           "board": board.name, "plan": mplan.as_dict(), "fits": fits, "why_not": why}
+    w = max(len(r["name"]) for r in rows) + 2
+    lines = [f"model {graph.name}: input {graph.keras_input_shape}, range {list(graph.input_range)}",
+             f"{'layer':<{w}}{'kind':<22}{'in':<16}{'out':<16}{'MACs':>12}  from Keras layers"]
+    for r in rows:
+        lines.append(f"{r['name']:<{w}}{r['kind']:<22}{str(tuple(r['in_shape'])):<16}"
+                     f"{str(tuple(r['out_shape'])):<16}{r['macs']:>12,}  {', '.join(r['keras_layers'])}")
+    lines.append(f"ignored at inference: {', '.join(fg.ignored) or 'none'}; final softmax: {graph.softmax}")
+    lines.append(f"total {obj['binary_macs']:,} MACs; on {board.name}: weights {mplan.weight_bytes:,} B, "
+                 f"arena {mplan.arena_bytes:,} B, flash ~{mplan.flash_estimate:,} / {board.flash_size:,} B, "
+                 f"RAM ~{mplan.ram_estimate:,} / {board.ram_size:,} B -> "
+                 + ("fits" if fits else "DOES NOT FIT: " + why))
+    _emit(args, obj, "\n".join(lines))
+    return 0
+
+
+def cmd_boards(args) -> int:
+    from .boards import list_boards
+
+    boards = list_boards()
+    rows = [{"name": b.name, "cpu": b.cpu, "flash_bytes": b.flash_size, "ram_bytes": b.ram_size,
+             "qemu_machine": b.qemu.machine if b.qemu else None, "description": b.description}
+            for b in boards]
+    lines = [f"{'board':<16}{'cpu':<14}{'flash':>12}{'RAM':>12}  {'QEMU':<14}description"]
+    for r in rows:
+        lines.append(f"{r['name']:<16}{r['cpu']:<14}{r['flash_bytes']:>12,}{r['ram_bytes']:>12,}  "
+                     f"{r['qemu_machine'] or '-':<14}{r['description']}")
+    _emit(args, {"boards": rows}, "\n".join(lines))
+    return 0
+
+
+VERBS = {"convert": cmd_convert, "build": cmd_build, "run": cmd_run, "inspect": cmd_inspect,
+         "boards": cmd_boards}
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors of the helper modules that carry a user-facing message (mapped like BnnError)."""
+    errs: list[type[BaseException]] = []
+    for mod, name in (("boards", "BoardError"), ("qemu", "QemuError"), ("link", "LinkError"),
+                      ("protocol", "ProtocolError")):
+        try:
+            module = __import__(f"bnn_mcu.{mod}", fromlist=[name])
+            errs.append(getattr(module, name))
+        except (ImportError, AttributeError):  # pragma: no cover
+            pass
+    return tuple(errs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.verb:
+        parser.print_help()
+        return 2
+    verbose = getattr(args, "verbose", 0)
+    logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return VERBS[args.verb](args)
+    except BnnError as exc:
+        if verbose:
+            log.exception("details")
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except _user_errors() as exc:
+        if verbose:
+            log.exception("details")
+        print(f"error: {exc}", file=sys.stderr)
+        return 7 if type(exc).__name__ in ("QemuError", "LinkError", "ProtocolError") else 2
+    except Exception as exc:  # a bug: say so, show the traceback only with -v
+        if verbose:
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

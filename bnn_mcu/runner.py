@@ -1,0 +1,245 @@
+"""Run a converted model on a target (QEMU or a board over a UART) and check it against the reference.
+
+The harness owns its QEMU child (killed on every path), handshakes (HELLO/INFO), refuses a target
+whose model hash differs from the project's, streams every input in a checksummed frame, and compares
+the target's int32 outputs and top-1 class with the numpy reference bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import reference
+from .bitpack import quantize_input
+from .build import Project
+from .errors import MismatchError, TargetError, UsageError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunSummary:
+    project: str
+    board: str
+    model_hash: str
+    target: str  # "qemu:<machine>" or the serial port
+    inputs: int = 0
+    matches: int = 0
+    mismatches: int = 0
+    top1_mismatches: int = 0
+    accuracy_target: float | None = None
+    accuracy_reference: float | None = None
+    accuracy_keras: float | None = None
+    keras_top1_agreement: float | None = None
+    keras_max_abs_diff: float | None = None
+    count_unit: str = "none"  # "instructions" (QEMU -icount), "cycles" (DWT) or "none"
+    per_inference_mean: float | None = None
+    per_inference_min: float | None = None
+    per_inference_max: float | None = None
+    binary_macs: int = 0
+    flash_bytes: int | None = None
+    ram_bytes: int | None = None
+    arena_bytes: int | None = None
+    seconds: float = 0.0
+    first_mismatches: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_inputs(path: str | Path, graph) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read ``x`` (float inputs as the Keras model takes them) and optional ``y`` labels."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"inputs file not found: {p}")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            if "x" not in z.files:
+                raise UsageError(f"{p} has no array 'x' (found: {', '.join(z.files) or 'nothing'}); "
+                                 "save inputs with np.savez(path, x=inputs, y=labels)")
+            x = z["x"]
+            y = z["y"] if "y" in z.files else None
+    except (ValueError, OSError) as exc:
+        raise UsageError(f"cannot read {p} as an .npz file: {exc}") from exc
+    n = x.shape[0] if x.ndim else 0
+    per = graph.input_bytes
+    if n == 0 or x.size != n * per:
+        raise UsageError(f"{p}: x has shape {x.shape}; the model takes (N, "
+                         f"{', '.join(map(str, graph.keras_input_shape))}) ({per} values per input)")
+    if y is not None and y.shape[0] != n:
+        raise UsageError(f"{p}: y has {y.shape[0]} labels for {n} inputs")
+    return x.reshape(n, per), (None if y is None else y.reshape(n).astype(np.int64))
+
+
+def quantize(x: np.ndarray, graph) -> np.ndarray:
+    lo, hi = graph.input_range
+    tol = 1e-6 * (hi - lo)
+    outside = int(np.sum((x < lo - tol) | (x > hi + tol)))
+    if outside:
+        log.warning("%d input values lie outside the input range [%g, %g] and were clipped; was the "
+                    "model converted with the right --input-range?", outside, lo, hi)
+    return quantize_input(x, lo, hi)
+
+
+@contextlib.contextmanager
+def open_target(project: Project, *, port: str | None = None, baudrate: int = 115200,
+                timeout: float = 10.0):
+    """Yield ``(link, description)`` for QEMU (default) or a serial device; always cleans up."""
+    from .link import open_link
+
+    if port:
+        try:
+            link = open_link(port, baudrate=baudrate, timeout=timeout)
+        except Exception as exc:  # pyserial raises SerialException/OSError with the reason
+            raise TargetError(f"cannot open serial port {port}: {exc}") from exc
+        try:
+            yield link, port
+        finally:
+            link.close()
+        return
+    from .qemu import Qemu
+
+    board = project.board()
+    if board.qemu is None:
+        raise UsageError(f"board '{board.name}' cannot be emulated; run on hardware with --port DEVICE")
+    elf = project.elf()
+    if not elf.is_file():
+        raise UsageError(f"{elf} does not exist; build it first with 'bnn-mcu build {project.path}'")
+    with Qemu.for_board(board, elf) as q:
+        link = open_link(q.url, timeout=timeout)
+        try:
+            yield link, f"qemu:{board.qemu.machine}"
+        finally:
+            link.close()
+
+
+def ticks_to_unit(info, board) -> tuple[str, float]:
+    """(unit, factor): multiply raw counter ticks by factor to get the unit."""
+    kind = int(info.counter_kind)
+    if kind == 1 and board.qemu is not None and board.qemu.icount_shift is not None and info.counter_hz:
+        return "instructions", 1e9 / (info.counter_hz * 2 ** board.qemu.icount_shift)
+    if kind == 2:
+        return "cycles", 1.0
+    return "none", 0.0
+
+
+class Progress:
+    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, total: int, label: str, enabled: bool | None = None):
+        self.total, self.label = total, label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.start = time.monotonic()
+
+    def update(self, done: int, extra: str = "") -> None:
+        if not self.enabled or (done % 10 and done != self.total):
+            return
+        frac = done / max(1, self.total)
+        bar = "#" * int(30 * frac)
+        rate = done / max(1e-9, time.monotonic() - self.start)
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {done}/{self.total} {rate:6.1f}/s {extra}")
+        if done == self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: str | None = None,
+        baudrate: int = 115200, keras_model: str | None = None, progress: bool | None = None,
+        sizes: tuple[int, int] | None = None) -> tuple[RunSummary, dict]:
+    """Run every input on the target; return the summary and the arrays for ``--outputs``."""
+    graph = project.graph()
+    board = project.board()
+    q = quantize(x, graph)
+    ref = reference.run(graph, q)
+    summary = RunSummary(project=str(project.path), board=board.name, model_hash=project.model_hash,
+                         target="", inputs=len(q), binary_macs=int(sum(l.macs for l in graph.layers)))
+    if sizes:
+        summary.flash_bytes, summary.ram_bytes = sizes
+    raw = np.zeros_like(ref.raw)
+    top1 = np.zeros(len(q), np.int64)
+    counts = np.zeros(len(q), np.float64)
+    t0 = time.monotonic()
+    with open_target(project, port=port, baudrate=baudrate) as (link, where):
+        summary.target = where
+        try:
+            info = link.hello()
+        except Exception as exc:
+            raise TargetError(f"no answer from the target at {where}: {exc}") from exc
+        want = bytes.fromhex(project.model_hash)[:16]
+        if info.model_hash != want:
+            raise TargetError(
+                f"the target runs a different model (hash {info.model_hash.hex()}, expected "
+                f"{want.hex()}); refusing to compare",
+                hint=f"rebuild and flash the firmware of {project.path}")
+        if info.input_bytes != graph.input_bytes or info.output_count != graph.output_count:
+            raise TargetError(f"target sizes (in {info.input_bytes}, out {info.output_count}) differ "
+                              f"from the project's ({graph.input_bytes}, {graph.output_count})")
+        summary.arena_bytes = info.arena_bytes
+        unit, factor = ticks_to_unit(info, board)
+        summary.count_unit = unit
+        bar = Progress(len(q), "run", progress)
+        for i in range(len(q)):
+            try:
+                res = link.infer(q[i].tobytes())
+            except Exception as exc:
+                raise TargetError(f"input {i}: {exc}") from exc
+            raw[i] = np.asarray(res.outputs, np.int32)
+            top1[i] = res.top1
+            counts[i] = res.count * factor
+            ok = np.array_equal(raw[i], ref.raw[i]) and top1[i] == ref.top1[i]
+            if ok:
+                summary.matches += 1
+            else:
+                summary.mismatches += 1
+                summary.top1_mismatches += int(top1[i] != ref.top1[i])
+                if len(summary.first_mismatches) < 5:
+                    summary.first_mismatches.append(
+                        {"index": i, "target": raw[i].tolist()[:16], "reference": ref.raw[i].tolist()[:16],
+                         "target_top1": int(top1[i]), "reference_top1": int(ref.top1[i])})
+            bar.update(i + 1, f"mismatches {summary.mismatches}")
+        with contextlib.suppress(Exception):
+            link.shutdown()
+    summary.seconds = round(time.monotonic() - t0, 3)
+    if unit != "none":
+        summary.per_inference_mean = float(np.mean(counts))
+        summary.per_inference_min = float(np.min(counts))
+        summary.per_inference_max = float(np.max(counts))
+    if y is not None:
+        summary.accuracy_target = float(np.mean(top1 == y))
+        summary.accuracy_reference = float(np.mean(ref.top1 == y))
+    if keras_model:
+        kout = keras_predict(keras_model, q, graph)
+        summary.keras_top1_agreement = float(np.mean(np.argmax(kout, axis=1) == ref.top1))
+        summary.keras_max_abs_diff = float(np.max(np.abs(kout - ref.outputs)))
+        if y is not None:
+            summary.accuracy_keras = float(np.mean(np.argmax(kout, axis=1) == y))
+    last = graph.layers[-1]
+    logits = reference.logits_from_raw(raw, np.resize(last.scale, raw.shape[1]),
+                                       np.resize(last.offset, raw.shape[1]))
+    arrays = {"raw": raw, "logits": reference.softmax(logits) if graph.softmax else logits,
+              "top1": top1, "count": counts}
+    return summary, arrays
+
+
+def keras_predict(model_path: str, q: np.ndarray, graph) -> np.ndarray:
+    """The Larq model's own outputs on exactly the inputs the target saw (dequantised 8-bit)."""
+    from .bitpack import dequantize_input
+    from .frontend import load_model
+
+    model = load_model(model_path)
+    xs = dequantize_input(q, *graph.input_range).reshape((len(q),) + tuple(graph.keras_input_shape))
+    return np.asarray(model.predict(xs, batch_size=256, verbose=0), np.float64)
+
+
+def check(summary: RunSummary) -> None:
+    if summary.mismatches:
+        raise MismatchError(
+            f"{summary.mismatches} of {summary.inputs} inputs differ between the target and the "
+            f"reference (first: {summary.first_mismatches[:1]})")
