@@ -227,8 +227,10 @@ def _run_text(s) -> str:
                      f"{100 * s.accuracy_reference:.2f}%"
                      + (f"   Larq {100 * s.accuracy_keras:.2f}%" if s.accuracy_keras is not None else ""))
     if s.keras_top1_agreement is not None:
-        lines.append(f"  Larq vs reference  top-1 agreement {100 * s.keras_top1_agreement:.2f}%, max |diff| "
-                     f"{s.keras_max_abs_diff:.2e}")
+        lines.append(f"  Larq vs reference  top-1 agreement {100 * s.keras_top1_agreement:.2f}%, max |output "
+                     f"diff| {s.keras_max_abs_diff:.2e}; binary activations: "
+                     f"{s.keras_bits_compared:,} bits, {s.keras_tie_disagreements} float32 ties, "
+                     f"{s.keras_unexplained_disagreements} unexplained")
     if s.per_inference_mean is not None:
         macs_per = s.binary_macs / s.per_inference_mean if s.per_inference_mean else 0
         lines.append(f"  {s.count_unit} per inference  {s.per_inference_mean:,.0f} (min "

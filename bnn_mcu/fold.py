@@ -81,7 +81,7 @@ class _Affine:
 
 def batchnorm_affine(bn: BatchNorm) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel (a, b) with BN(y) = a*y + b, in float64 from the stored float32 parameters."""
-    var_eps = np.float64(np.float32(bn.variance) + np.float32(bn.epsilon))  # Keras adds in float32
+    var_eps = (np.asarray(bn.variance, np.float32) + np.float32(bn.epsilon)).astype(np.float64)  # float32 add, as Keras
     a = np.asarray(bn.gamma, np.float64) / np.sqrt(var_eps)
     b = np.asarray(bn.beta, np.float64) - a * np.asarray(bn.mean, np.float64)
     return a, b

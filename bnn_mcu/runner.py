@@ -39,6 +39,9 @@ class RunSummary:
     accuracy_keras: float | None = None
     keras_top1_agreement: float | None = None
     keras_max_abs_diff: float | None = None
+    keras_bits_compared: int | None = None
+    keras_tie_disagreements: int | None = None
+    keras_unexplained_disagreements: int | None = None
     count_unit: str = "none"  # "instructions" (QEMU -icount), "cycles" (DWT) or "none"
     per_inference_mean: float | None = None
     per_inference_min: float | None = None
@@ -215,9 +218,15 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
         summary.accuracy_target = float(np.mean(top1 == y))
         summary.accuracy_reference = float(np.mean(ref.top1 == y))
     if keras_model:
-        kout = keras_predict(keras_model, q, graph)
-        summary.keras_top1_agreement = float(np.mean(np.argmax(kout, axis=1) == ref.top1))
-        summary.keras_max_abs_diff = float(np.max(np.abs(kout - ref.outputs)))
+        from .frontend import load_model
+        from .larqcheck import compare
+
+        cmp, kout = compare(load_model(keras_model), graph, q)
+        summary.keras_top1_agreement = cmp.top1_agreement
+        summary.keras_max_abs_diff = cmp.max_abs_output_diff
+        summary.keras_bits_compared = cmp.bits_compared
+        summary.keras_tie_disagreements = cmp.tie_disagreements
+        summary.keras_unexplained_disagreements = cmp.unexplained_disagreements
         if y is not None:
             summary.accuracy_keras = float(np.mean(np.argmax(kout, axis=1) == y))
     last = graph.layers[-1]
@@ -226,16 +235,6 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
     arrays = {"raw": raw, "logits": reference.softmax(logits) if graph.softmax else logits,
               "top1": top1, "count": counts}
     return summary, arrays
-
-
-def keras_predict(model_path: str, q: np.ndarray, graph) -> np.ndarray:
-    """The Larq model's own outputs on exactly the inputs the target saw (dequantised 8-bit)."""
-    from .bitpack import dequantize_input
-    from .frontend import load_model
-
-    model = load_model(model_path)
-    xs = dequantize_input(q, *graph.input_range).reshape((len(q),) + tuple(graph.keras_input_shape))
-    return np.asarray(model.predict(xs, batch_size=256, verbose=0), np.float64)
 
 
 def check(summary: RunSummary) -> None:

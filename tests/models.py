@@ -26,7 +26,7 @@ def qconv(filters, k, first=False, **kw):
 
     return lq.layers.QuantConv2D(
         filters, k, input_quantizer=None if first else "ste_sign", kernel_quantizer="ste_sign",
-        kernel_constraint="weight_clip", use_bias=False, **kw)
+        kernel_constraint="weight_clip", **{"use_bias": False, **kw})
 
 
 def qdense(units, first=False, **kw):
@@ -34,7 +34,7 @@ def qdense(units, first=False, **kw):
 
     return lq.layers.QuantDense(
         units, input_quantizer=None if first else "ste_sign", kernel_quantizer="ste_sign",
-        kernel_constraint="weight_clip", use_bias=False, **kw)
+        kernel_constraint="weight_clip", **{"use_bias": False, **kw})
 
 
 def randomize(model, seed=0, fan_scale=True):

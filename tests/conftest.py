@@ -1,0 +1,50 @@
+"""Shared fixtures. Builds are cached per session (tmp_path_factory) so each model compiles once."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+sys.path.insert(0, str(TESTS))  # tests/models.py
+
+
+@pytest.fixture(scope="session")
+def toy_h5(tmp_path_factory) -> Path:
+    """A small conv BNN (set weights, γ<0 and γ=0 channels, 33 channels) saved as .h5."""
+    import models
+
+    path = tmp_path_factory.mktemp("models") / "toy_conv.h5"
+    models.conv_model().save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def toy_project(tmp_path_factory, toy_h5) -> Path:
+    """toy_h5 converted for mps2-an386 (not built)."""
+    from bnn_mcu.cli import main
+
+    out = tmp_path_factory.mktemp("proj") / "toy"
+    assert main(["convert", str(toy_h5), "-o", str(out), "--board", "mps2-an386"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def toy_inputs(tmp_path_factory) -> Path:
+    rng = np.random.default_rng(7)
+    path = tmp_path_factory.mktemp("inputs") / "toy_inputs.npz"
+    np.savez(path, x=rng.uniform(0, 1, (40, 12, 12, 3)).astype(np.float32), y=rng.integers(0, 10, 40))
+    return path
+
+
+def random_u8(shape, n, seed=0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (n,) + tuple(shape), dtype=np.uint8)

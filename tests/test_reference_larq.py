@@ -1,0 +1,107 @@
+"""The numpy reference agrees with Larq's own forward pass (set weights and a trained model)."""
+
+import numpy as np
+import pytest
+
+import models
+from conftest import REPO, random_u8
+
+from bnn_mcu import fold, frontend, reference
+from bnn_mcu.larqcheck import compare
+
+
+def _check(model, input_range=(0.0, 1.0), n=300, seed=0):
+    graph = fold.fold(frontend.lower(model), input_range)
+    q = random_u8(graph.keras_input_shape, n, seed)
+    cmp, larq_out = compare(model, graph, q)
+    assert cmp.unexplained_disagreements == 0, cmp
+    assert cmp.tie_disagreements <= max(1, cmp.bits_compared // 100000), cmp
+    assert cmp.top1_agreement == 1.0, cmp
+    assert cmp.max_abs_output_diff < 1e-4, cmp
+    return graph, cmp
+
+
+@pytest.mark.parametrize("pool_before_bn", [True, False])
+def test_conv_model_pool_and_bn_orders(pool_before_bn):
+    graph, cmp = _check(models.conv_model(pool_before_bn=pool_before_bn, seed=3))
+    assert cmp.binary_layers == 3 and cmp.bits_compared > 0
+    # γ<0 channels exist, so both pooling directions are exercised when the pool precedes BN.
+    masks = [l.or_mask for l in graph.layers if hasattr(l, "or_mask")]
+    if pool_before_bn:
+        assert any(m.any() and not m.all() for m in masks)
+    else:
+        assert not any(m.any() for m in masks)
+
+
+@pytest.mark.parametrize("c2", [1, 31, 32, 33, 63, 64, 65])
+def test_channel_boundaries(c2):
+    _check(models.conv_model(input_shape=(10, 10, 2), c1=c2, c2=c2, units=c2, seed=c2), n=120)
+
+
+def test_mlp_odd_sizes_and_negative_input_range():
+    _check(models.mlp_model(n_in=70, hidden=(65, 31, 33), classes=5, seed=4), input_range=(-1.0, 1.0))
+
+
+def test_biases_strides_and_2d_input():
+    k = models.keras()
+    # A 2-D input (H, W) through Flatten into a first dense layer; biases everywhere.
+    m = k.Sequential([
+        k.layers.InputLayer((9, 11)), k.layers.Flatten(),
+        models.qdense(40, first=True, use_bias=True), k.layers.BatchNormalization(),
+        models.qdense(7, use_bias=True), k.layers.Activation("softmax"),
+    ])
+    _check(models.randomize(m, seed=5), input_range=(0.0, 255.0))
+    m = k.Sequential([
+        k.layers.InputLayer((13, 13, 3)), models.qconv(16, 3, first=True, strides=2, use_bias=True),
+        k.layers.BatchNormalization(), models.qconv(20, 2, strides=(2, 1)), k.layers.BatchNormalization(),
+        k.layers.Flatten(), models.qdense(4),
+    ])
+    _check(models.randomize(m, seed=6))
+
+
+def test_dense_on_unflattened_tensor_is_a_1x1_conv():
+    k = models.keras()
+    m = k.Sequential([
+        k.layers.InputLayer((6, 6, 4)), models.qconv(8, 3, first=True), k.layers.BatchNormalization(),
+        models.qdense(12), k.layers.BatchNormalization(), k.layers.Flatten(), models.qdense(3),
+    ])
+    _check(models.randomize(m, seed=8))
+
+
+def test_reference_is_vectorised_enough():
+    """Thousands of inputs in seconds (a guard against accidental per-input Python loops)."""
+    import time
+
+    graph = fold.fold(frontend.lower(models.conv_model()), (0.0, 1.0))
+    q = random_u8(graph.keras_input_shape, 2000, 1)
+    t = time.perf_counter()
+    res = reference.run(graph, q)
+    assert res.raw.shape == (2000, 10)
+    assert time.perf_counter() - t < 20
+
+
+@pytest.mark.slow
+def test_trained_model_on_real_digits(tmp_path):
+    """Train a small BNN for one epoch on real MNIST digits, then compare on held-out digits."""
+    tf, keras = frontend.import_tf()
+    data = np.load(REPO / "examples" / "mnist" / "data" / "mnist10k.npz")
+    x = data["x"][:, :, :, None].astype(np.float32) / 255.0
+    y = data["y"].astype(np.int64)
+    keras.utils.set_random_seed(0)
+    m = keras.Sequential([
+        keras.layers.InputLayer((28, 28, 1)), models.qconv(16, 3, first=True), keras.layers.MaxPooling2D(2),
+        keras.layers.BatchNormalization(), models.qconv(32, 3), keras.layers.MaxPooling2D(2),
+        keras.layers.BatchNormalization(), keras.layers.Flatten(), models.qdense(10),
+        keras.layers.BatchNormalization(), keras.layers.Activation("softmax"),
+    ])
+    m.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+    m.fit(x[:2000], y[:2000], epochs=1, batch_size=64, verbose=0)
+    m.save(tmp_path / "trained.h5")
+    loaded = frontend.load_model(tmp_path / "trained.h5")
+    graph = fold.fold(frontend.lower(loaded), (0.0, 1.0))
+    q = data["x"][8000:8500, :, :, None]
+    cmp, larq_out = compare(loaded, graph, q)
+    assert cmp.unexplained_disagreements == 0, cmp
+    assert cmp.top1_agreement == 1.0, cmp
+    ref = reference.run(graph, q)
+    assert np.mean(ref.top1 == y[8000:8500]) > 0.5  # it learned something real
