@@ -158,7 +158,7 @@ def fold(graph: FloatGraph, input_range: tuple[float, float] = (0.0, 1.0)) -> In
         if not first and not conv.input_binary:
             raise UnsupportedModelError(
                 f"layer '{conv.name}' ({conv.keras_class}) has a real-valued input (input_quantizer="
-                "None) but is not the first layer; only the first layer may take real values",
+                "None) but is not the first layer; not supported: only the first layer may take real values",
                 hint="give every later quantized layer input_quantizer='ste_sign'",
             )
         channels = conv.out_shape[2]

@@ -1,0 +1,146 @@
+"""convert/inspect from a user's point of view: outputs, determinism, and clear errors (no tracebacks)."""
+
+import json
+
+import numpy as np
+import pytest
+
+import models
+from bnn_mcu.cli import main
+
+
+def _files(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_convert_is_deterministic(tmp_path, toy_h5, capsys):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["convert", str(toy_h5), "-o", str(a)]) == 0
+    assert main(["convert", str(toy_h5), "-o", str(b)]) == 0
+    fa, fb = _files(a), _files(b)
+    assert fa.keys() == fb.keys()
+    assert all(fa[k] == fb[k] for k in fa), [k for k in fa if fa[k] != fb[k]]
+    data = (a / "model" / "bnn_model_data.c").read_text()
+    assert "do not edit" in data and "BNN_OP_CONV2D_U8_B1" in data and "BNN_OP_MAXPOOL2D_B1" in data
+
+
+def test_convert_json_and_project_metadata(tmp_path, toy_h5, capsys):
+    out = tmp_path / "p"
+    assert main(["convert", str(toy_h5), "-o", str(out), "--input-range", "-1", "1", "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    meta = json.loads((out / "bnn_project.json").read_text())
+    assert obj["model_hash"] == meta["model_hash"] and len(obj["model_hash"]) == 64
+    assert meta["input_range"] == [-1.0, 1.0] and meta["board"] == "mps2-an386"
+    assert "0x" in (out / "model" / "bnn_model_data.c").read_text()
+
+
+def test_input_range_changes_the_hash(tmp_path, toy_h5, capsys):
+    hashes = []
+    for lo in ("0", "-1"):
+        assert main(["convert", str(toy_h5), "-o", str(tmp_path / lo), "--input-range", lo, "1", "--json"]) == 0
+        hashes.append(json.loads(capsys.readouterr().out)["model_hash"])
+    assert hashes[0] != hashes[1]
+
+
+def test_inspect_lists_layers(toy_h5, capsys):
+    assert main(["inspect", str(toy_h5), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert [r["kind"].split(" (")[0] for r in obj["layers"]] == [
+        "conv2d u8->b1", "maxpool b1", "conv2d b1->b1", "maxpool b1", "dense b1->b1", "dense b1->s32"]
+    assert obj["fits"] and obj["softmax"] and "dropout" in obj["ignored_layers"][1]
+
+
+def _unsupported(tmp_path, layers, name="bad.h5"):
+    k = models.keras()
+    m = k.Sequential(layers)
+    path = tmp_path / name
+    m.save(path)
+    return path
+
+
+def _err(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("case", ["float_dense", "same_padding", "relu", "conv2d_transpose", "tern", "late_real"])
+def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
+    k = models.keras()
+    import larq as lq
+
+    first = [k.layers.InputLayer((8, 8, 1))]
+    layers = {
+        "float_dense": first + [k.layers.Flatten(), k.layers.Dense(4, name="plain_dense")],
+        "same_padding": first + [models.qconv(4, 3, first=True, padding="same", name="padded")],
+        "relu": first + [models.qconv(4, 3, first=True), k.layers.Activation("relu", name="act_relu")],
+        "conv2d_transpose": first + [k.layers.Conv2DTranspose(2, 3, name="up")],
+        "tern": first + [lq.layers.QuantConv2D(4, 3, kernel_quantizer="ste_tern", name="ternary")],
+        "late_real": first + [models.qconv(4, 3, first=True), k.layers.Flatten(),
+                              models.qdense(3, first=True, name="late")],
+    }[case]
+    path = _unsupported(tmp_path, layers)
+    rc = main(["convert", str(path), "-o", str(tmp_path / "out")])
+    err = _err(capsys)
+    assert rc == 4, err
+    expected_name = {"float_dense": "plain_dense", "same_padding": "padded", "relu": "act_relu",
+                     "conv2d_transpose": "up", "tern": "ternary", "late_real": "late"}[case]
+    assert f"'{expected_name}'" in err
+    assert "supported" in err
+    assert not (tmp_path / "out").exists(), "nothing may be written for a refused model"
+
+
+def test_not_a_model_file(tmp_path, capsys):
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"this is not HDF5")
+    assert main(["convert", str(junk), "-o", str(tmp_path / "o")]) == 3
+    assert "could not load" in _err(capsys)
+    assert main(["convert", str(tmp_path / "missing.h5"), "-o", str(tmp_path / "o")]) == 2
+    assert "not found" in _err(capsys)
+    txt = tmp_path / "model.txt"
+    txt.write_text("hello")
+    assert main(["convert", str(txt), "-o", str(tmp_path / "o")]) == 3
+    assert "unknown model format" in _err(capsys)
+
+
+def test_refuses_to_overwrite_a_foreign_directory(tmp_path, toy_h5, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    assert main(["convert", str(toy_h5), "-o", str(out)]) == 2
+    assert "not a bnn-mcu project" in _err(capsys)
+    assert (out / "precious.txt").read_text() == "keep me"
+
+
+def test_keras_and_savedmodel_formats(tmp_path, capsys):
+    m = models.mlp_model(n_in=20, hidden=(33,), classes=4)
+    m.save(tmp_path / "m.keras")
+    m.save(tmp_path / "saved")
+    hashes = []
+    for src in ("m.keras", "saved"):
+        assert main(["convert", str(tmp_path / src), "-o", str(tmp_path / f"out_{src}"), "--json"]) == 0
+        hashes.append(json.loads(capsys.readouterr().out)["model_hash"])
+    assert hashes[0] == hashes[1]
+
+
+def test_model_too_big_for_board_is_refused_with_numbers(tmp_path, capsys):
+    from bnn_mcu import fold, frontend, plan
+
+    graph = fold.fold(frontend.lower(models.mlp_model(n_in=64, hidden=(4096, 4096), classes=10)))
+    p = plan.make_plan(graph)
+
+    class Tiny:
+        name, flash_size, ram_size, stack_size = "tiny", 64 * 1024, 16 * 1024, 2048
+
+    with pytest.raises(Exception) as info:
+        plan.check_fits(p, Tiny())
+    msg = str(info.value)
+    assert "flash" in msg and f"{p.flash_estimate:,}" in msg and "65,536" in msg
+
+
+def test_help_teaches(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["convert", "--help"])
+    assert e.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--input-range" in out and "(default: 0 1)" in out and "examples" in out
