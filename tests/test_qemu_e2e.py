@@ -1,0 +1,79 @@
+"""The user's path, for real: convert -> build -> run in QEMU over a serial socket (and a pty)."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from bnn_mcu import ir, reference
+from bnn_mcu.build import Project
+from bnn_mcu.cli import main
+
+pytestmark = pytest.mark.qemu
+
+
+@pytest.fixture(scope="module")
+def built(toy_project):
+    assert main(["build", str(toy_project)]) == 0
+    return toy_project
+
+
+def test_run_json_and_outputs(built, toy_inputs, toy_h5, tmp_path, capsys):
+    out = tmp_path / "y.npz"
+    rc = main(["run", str(built), "--inputs", str(toy_inputs), "--outputs", str(out), "--json",
+               "--keras", str(toy_h5)])
+    s = json.loads(capsys.readouterr().out)
+    assert rc == 0, s
+    assert s["inputs"] == 40 and s["matches"] == 40 and s["mismatches"] == 0
+    assert s["count_unit"] == "instructions" and s["per_inference_mean"] > 1000
+    assert s["flash_bytes"] > 1000 and s["ram_bytes"] > s["arena_bytes"] > 0
+    assert s["accuracy_target"] == s["accuracy_reference"] == s["accuracy_keras"]
+    assert s["keras_top1_agreement"] == 1.0 and s["keras_unexplained_disagreements"] == 0
+    y = np.load(out)
+    x = np.load(toy_inputs)["x"]
+    graph = Project.load(built).graph()
+    ref = reference.run(graph, np.rint(x * 255).astype(np.uint8))
+    assert np.array_equal(y["raw"], ref.raw) and np.array_equal(y["top1"], ref.top1)
+    assert np.allclose(y["logits"].sum(axis=1), 1.0)  # the toy model ends in softmax
+    assert np.allclose(y["logits"], ref.probs)
+
+
+def test_run_over_a_pty_port(built, toy_inputs, capsys):
+    from bnn_mcu.qemu import Qemu
+
+    project = Project.load(built)
+    with Qemu.for_board(project.board(), project.elf(), serial="pty") as q:
+        rc = main(["run", str(built), "--inputs", str(toy_inputs), "--port", q.port, "--limit", "10",
+                   "--no-build", "--json"])
+    s = json.loads(capsys.readouterr().out)
+    assert rc == 0 and s["matches"] == 10 and s["target"].startswith("/dev/")
+
+
+def test_refuses_a_target_with_another_model(built, toy_inputs, tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(built, other)
+    meta = json.loads((other / "bnn_project.json").read_text())
+    meta["model_hash"] = "00" * 32
+    (other / "bnn_project.json").write_text(json.dumps(meta))
+    rc = main(["run", str(other), "--inputs", str(toy_inputs), "--no-build"])
+    err = capsys.readouterr().err
+    assert rc == 7 and "different model" in err and "Traceback" not in err
+
+
+def test_a_wrong_reference_is_caught(built, toy_inputs, tmp_path, capsys):
+    """The check can fail: flip one threshold in the host's copy of the graph -> exit 8."""
+    bad = tmp_path / "bad"
+    shutil.copytree(built, bad)
+    graph = ir.load(bad / "bnn_model.npz")
+    layer = graph.layers[0]
+    thresholds = layer.thresholds.copy()
+    thresholds[:] += 40
+    import dataclasses
+
+    graph = dataclasses.replace(graph, layers=(dataclasses.replace(layer, thresholds=thresholds),)
+                                + graph.layers[1:])
+    ir.save(graph, bad / "bnn_model.npz")
+    rc = main(["run", str(bad), "--inputs", str(toy_inputs), "--no-build", "--json"])
+    s = json.loads(capsys.readouterr().out)
+    assert rc == 8 and s["mismatches"] > 0 and s["first_mismatches"]
