@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from bnn_mcu import resources
+from bnn_mcu.errors import UsageError
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ COUNTER_KINDS: Mapping[str, int] = MappingProxyType({"none": 0, "instructions": 
 DERIVED_DEFINES = ("BNN_CLOCK_HZ", "BNN_COUNTER_KIND")
 
 
-class BoardError(Exception):
+class BoardError(UsageError):
     """A board file is missing, unreadable or invalid. The message names the file and the field."""
 
 

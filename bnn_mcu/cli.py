@@ -299,19 +299,6 @@ VERBS = {"convert": cmd_convert, "build": cmd_build, "run": cmd_run, "inspect": 
          "boards": cmd_boards}
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
-    """Errors of the helper modules that carry a user-facing message (mapped like BnnError)."""
-    errs: list[type[BaseException]] = []
-    for mod, name in (("boards", "BoardError"), ("qemu", "QemuError"), ("link", "LinkError"),
-                      ("protocol", "ProtocolError")):
-        try:
-            module = __import__(f"bnn_mcu.{mod}", fromlist=[name])
-            errs.append(getattr(module, name))
-        except (ImportError, AttributeError):  # pragma: no cover
-            pass
-    return tuple(errs)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -333,11 +320,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except _user_errors() as exc:
-        if verbose:
-            log.exception("details")
-        print(f"error: {exc}", file=sys.stderr)
-        return 7 if type(exc).__name__ in ("QemuError", "LinkError", "ProtocolError") else 2
     except Exception as exc:  # a bug: say so, show the traceback only with -v
         if verbose:
             raise

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import serial
 
+from bnn_mcu import errors
+
 if TYPE_CHECKING:
     from typing_extensions import Self
 
@@ -63,7 +65,7 @@ DEFAULT_MAX_PAYLOAD = 1 << 20  # host-side receive limit; far above what any MCU
 POLL_INTERVAL = 0.05  # transport read timeout; bounds how far a deadline can be overshot
 
 
-class LinkError(Exception):
+class LinkError(errors.TargetError):
     """The target did not answer a request correctly (timeout, repeated bad frames, link lost)."""
 
 

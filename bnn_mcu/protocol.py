@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import ClassVar
 
+from bnn_mcu.errors import TargetError
+
 PROTOCOL_VERSION = 1
 
 HEADER_BYTES = 2  # type, seq
@@ -33,7 +35,7 @@ HOST_SEQ_FIRST = 1  # the host never uses seq 0: it marks errors whose request s
 SEQ_UNKNOWN = 0
 
 
-class ProtocolError(Exception):
+class ProtocolError(TargetError):
     """A malformed message or frame (bad COBS, wrong payload size, unknown type...)."""
 
 

@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bnn_mcu.errors import TargetError
+
 if TYPE_CHECKING:
     from bnn_mcu.boards import Board
 
@@ -45,7 +47,7 @@ _TCP_RE = re.compile(r"waiting for connection on: disconnected:tcp:([0-9.]+):(\d
 _PTY_RE = re.compile(r"char device redirected to (/dev/\S+)")
 
 
-class QemuError(Exception):
+class QemuError(TargetError):
     """qemu-system-arm is missing, failed to start, or did not exit in time. Includes QEMU's stderr."""
 
 
