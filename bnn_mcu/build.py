@@ -28,7 +28,7 @@ class Project:
     meta: dict
 
     @classmethod
-    def load(cls, path: str | Path) -> "Project":
+    def load(cls, path: str | Path) -> Project:
         p = Path(path)
         f = p / PROJECT_FILE
         if not f.is_file():

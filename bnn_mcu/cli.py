@@ -269,8 +269,8 @@ def cmd_inspect(args) -> int:
     lines = [f"model {graph.name}: input {graph.keras_input_shape}, range {list(graph.input_range)}",
              f"{'layer':<{w}}{'kind':<22}{'in':<16}{'out':<16}{'MACs':>12}  from Keras layers"]
     for r in rows:
-        lines.append(f"{r['name']:<{w}}{r['kind']:<22}{str(tuple(r['in_shape'])):<16}"
-                     f"{str(tuple(r['out_shape'])):<16}{r['macs']:>12,}  {', '.join(r['keras_layers'])}")
+        lines.append(f"{r['name']:<{w}}{r['kind']:<22}{tuple(r['in_shape'])!s:<16}"
+                     f"{tuple(r['out_shape'])!s:<16}{r['macs']:>12,}  {', '.join(r['keras_layers'])}")
     lines.append(f"ignored at inference: {', '.join(fg.ignored) or 'none'}; final softmax: {graph.softmax}")
     lines.append(f"total {obj['binary_macs']:,} MACs; on {board.name}: weights {mplan.weight_bytes:,} B, "
                  f"arena {mplan.arena_bytes:,} B, flash ~{mplan.flash_estimate:,} / {board.flash_size:,} B, "

@@ -28,7 +28,7 @@ import jinja2
 import numpy as np
 
 from . import __version__, ir
-from .bitpack import pack_bits, words_for
+from .bitpack import pack_bits
 from .errors import UsageError
 from .ir import IntConv, IntGraph, IntMaxPool
 from .plan import MemoryPlan
@@ -104,16 +104,16 @@ def _dims(layer) -> dict:
     for v in (kh, kw, sh, sw):
         if v > 0xFF:
             raise UsageError(f"layer '{layer.name}': kernel/stride {v} exceeds the runtime's 8-bit limit")
-    return dict(in_h=ih, in_w=iw, in_c=ic, out_h=oh, out_w=ow, out_c=oc, k_h=kh, k_w=kw,
-                stride_h=sh, stride_w=sw)
+    return {"in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc, "k_h": kh, "k_w": kw,
+                "stride_h": sh, "stride_w": sw}
 
 
 def _layer_context(i: int, layer, plan: MemoryPlan) -> dict:
     buf = plan.buffers[i]
-    ctx = dict(name=layer.name, sources=", ".join(layer.source_layers), dims=_dims(layer),
-               in_offset="BNN_BUFFER_INPUT" if buf.in_offset is None else f"{buf.in_offset}u",
-               out_offset=buf.out_offset, weights=None, thresholds=None, or_mask=None,
-               shape_note=f"{tuple(layer.in_shape)} -> {tuple(layer.out_shape)}")
+    ctx = {"name": layer.name, "sources": ", ".join(layer.source_layers), "dims": _dims(layer),
+               "in_offset": "BNN_BUFFER_INPUT" if buf.in_offset is None else f"{buf.in_offset}u",
+               "out_offset": buf.out_offset, "weights": None, "thresholds": None, "or_mask": None,
+               "shape_note": f"{tuple(layer.in_shape)} -> {tuple(layer.out_shape)}"}
     if isinstance(layer, IntConv):
         key = (layer.op, layer.input_kind, layer.output_kind)
         words = pack_bits(layer.weight_bits)
@@ -151,16 +151,16 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
     digest = ir.model_hash(graph)
     last = graph.layers[-1]
     env = _env()
-    ctx = dict(
-        version=__version__, model_name=graph.name, c_name=c_identifier(graph.name), source=source,
-        hash=digest, hash_bytes=", ".join(f"0x{b:02x}" for b in bytes.fromhex(digest)[:16]),
-        board=board, input_range=graph.input_range, input_shape=graph.input_shape,
-        input_bytes=graph.input_bytes, output_count=graph.output_count,
-        output_channels=last.out_shape[2], plan=plan, arena_words=max(1, plan.arena_bytes // 4),
-        layers=[_layer_context(i, layer, plan) for i, layer in enumerate(graph.layers)],
-        out_scale=c_doubles(last.scale), out_offset=c_doubles(last.offset), kernels=kernels,
-        defines=sorted(board.defines.items()),
-    )
+    ctx = {
+        "version": __version__, "model_name": graph.name, "c_name": c_identifier(graph.name), "source": source,
+        "hash": digest, "hash_bytes": ", ".join(f"0x{b:02x}" for b in bytes.fromhex(digest)[:16]),
+        "board": board, "input_range": graph.input_range, "input_shape": graph.input_shape,
+        "input_bytes": graph.input_bytes, "output_count": graph.output_count,
+        "output_channels": last.out_shape[2], "plan": plan, "arena_words": max(1, plan.arena_bytes // 4),
+        "layers": [_layer_context(i, layer, plan) for i, layer in enumerate(graph.layers)],
+        "out_scale": c_doubles(last.scale), "out_offset": c_doubles(last.offset), "kernels": kernels,
+        "defines": sorted(board.defines.items()),
+    }
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "model").mkdir(exist_ok=True)
     rendered = {

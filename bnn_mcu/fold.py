@@ -186,16 +186,16 @@ def fold(graph: FloatGraph, input_range: tuple[float, float] = (0.0, 1.0)) -> In
         s_w = (K - 2 * wbits.reshape(channels, -1).sum(axis=1)).astype(np.float64)
         input_kind = "b1" if conv.input_binary else "u8"
         op_name = "dense" if conv.is_dense else "conv2d"
-        common = dict(
-            name=conv.name,
-            op=op_name,
-            input_kind=input_kind,
-            in_shape=conv.in_shape,
-            out_shape=conv.out_shape,
-            kernel_size=(conv.kernel.shape[1], conv.kernel.shape[2]),
-            strides=conv.strides,
-            source_layers=tuple(sources),
-        )
+        common = {
+            "name": conv.name,
+            "op": op_name,
+            "input_kind": input_kind,
+            "in_shape": conv.in_shape,
+            "out_shape": conv.out_shape,
+            "kernel_size": (conv.kernel.shape[1], conv.kernel.shape[2]),
+            "strides": conv.strides,
+            "source_layers": tuple(sources),
+        }
         if last:
             if input_kind == "b1":
                 scale, offset = A, B

@@ -262,7 +262,7 @@ def _lower_quant(layer, cls: str, where: str, shape: Shape3, flat: bool) -> Conv
             )
         if flat:
             raise UnsupportedModelError(f"{where}: a convolution after Flatten is not supported")
-        kh, kw, kc, o = kernel.shape
+        kh, kw, _kc, o = kernel.shape
         sh, sw = (int(s) for s in layer.strides)
         if kh > h or kw > w:
             raise UnsupportedModelError(f"{where}: kernel {kh}x{kw} is larger than its input {h}x{w}")

@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .bitpack import pack_bits
 from .ir import IntConv, IntGraph, IntMaxPool
 
-_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+_POPCOUNT8 = np.array([(i).bit_count() for i in range(256)], dtype=np.uint8)
 
 
 def popcount32(words: np.ndarray) -> np.ndarray:

@@ -2,10 +2,9 @@
 
 import json
 
-import numpy as np
+import models
 import pytest
 
-import models
 from bnn_mcu.cli import main
 
 

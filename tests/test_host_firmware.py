@@ -1,10 +1,9 @@
 """Generated C (runtime + model + app + protocol) compiled natively with ASan/UBSan, checked against
 the numpy reference over a grid of shapes: boundary channel counts, strides, γ<0, both pool orders."""
 
+import models
 import numpy as np
 import pytest
-
-import models
 from conftest import random_u8
 
 from bnn_mcu import build, codegen, fold, frontend, plan, reference

@@ -1,9 +1,8 @@
 """The numpy reference agrees with Larq's own forward pass (set weights and a trained model)."""
 
+import models
 import numpy as np
 import pytest
-
-import models
 from conftest import REPO, random_u8
 
 from bnn_mcu import fold, frontend, reference
@@ -13,7 +12,7 @@ from bnn_mcu.larqcheck import compare
 def _check(model, input_range=(0.0, 1.0), n=300, seed=0):
     graph = fold.fold(frontend.lower(model), input_range)
     q = random_u8(graph.keras_input_shape, n, seed)
-    cmp, larq_out = compare(model, graph, q)
+    cmp, _larq_out = compare(model, graph, q)
     assert cmp.unexplained_disagreements == 0, cmp
     assert cmp.tie_disagreements <= max(1, cmp.bits_compared // 100000), cmp
     assert cmp.top1_agreement == 1.0, cmp
@@ -83,7 +82,7 @@ def test_reference_is_vectorised_enough():
 @pytest.mark.slow
 def test_trained_model_on_real_digits(tmp_path):
     """Train a small BNN for one epoch on real MNIST digits, then compare on held-out digits."""
-    tf, keras = frontend.import_tf()
+    _tf, keras = frontend.import_tf()
     data = np.load(REPO / "examples" / "mnist" / "data" / "mnist10k.npz")
     x = data["x"][:, :, :, None].astype(np.float32) / 255.0
     y = data["y"].astype(np.int64)
@@ -100,7 +99,7 @@ def test_trained_model_on_real_digits(tmp_path):
     loaded = frontend.load_model(tmp_path / "trained.h5")
     graph = fold.fold(frontend.lower(loaded), (0.0, 1.0))
     q = data["x"][8000:8500, :, :, None]
-    cmp, larq_out = compare(loaded, graph, q)
+    cmp, _larq_out = compare(loaded, graph, q)
     assert cmp.unexplained_disagreements == 0, cmp
     assert cmp.top1_agreement == 1.0, cmp
     ref = reference.run(graph, q)
