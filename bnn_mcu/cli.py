@@ -206,7 +206,7 @@ def cmd_run(args) -> int:
         t, d, b = elf_sizes(project.elf())
         sizes = (t + d, d + b)
     summary, arrays = runner.run(project, x, y, port=args.port, baudrate=args.baud,
-                                 keras_model=args.keras, progress=None if not args.json else False)
+                                 keras_model=args.keras)
     if sizes:
         summary.flash_bytes, summary.ram_bytes = sizes
     if args.outputs:
