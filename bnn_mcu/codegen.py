@@ -27,7 +27,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from . import __version__, ir
+from . import __version__, ir, layouts
 from .bitpack import pack_bits
 from .errors import UsageError
 from .ir import IntConv, IntGraph, IntMaxPool
@@ -116,16 +116,35 @@ def _layer_context(i: int, layer, plan: MemoryPlan) -> dict:
                "shape_note": f"{tuple(layer.in_shape)} -> {tuple(layer.out_shape)}"}
     if isinstance(layer, IntConv):
         key = (layer.op, layer.input_kind, layer.output_kind)
-        words = pack_bits(layer.weight_bits)
         ctx.update(op_enum=OPS[key], op_name=f"{layer.op} {layer.input_kind}->{layer.output_kind}",
-                   weights=c_words(words), weights_len=words.size)
-        if layer.thresholds is not None:
-            ctx.update(thresholds=c_ints(layer.thresholds), thresholds_len=len(layer.thresholds))
+                   weights=True, thresholds=True if layer.thresholds is not None else None,
+                   blocks=_parameter_blocks(layer))
     else:
         mask = pack_bits(layer.or_mask)
         ctx.update(op_enum=OPS[("maxpool", "b1", "b1")], op_name="maxpool b1->b1",
                    or_mask=c_words(mask), or_mask_len=mask.size)
     return ctx
+
+
+def _parameter_blocks(layer: IntConv) -> list[dict]:
+    """One block of arrays per distinct layout among the kernel sets, each under its #if condition
+    (same symbol names), the standard layout last as the #else. A build compiles exactly one."""
+    by_layout: dict[str, list[str]] = {}
+    for kset in layouts.KERNEL_SETS:
+        by_layout.setdefault(layouts.layout_for(layer, kset), []).append(kset)
+    order = sorted(by_layout, key=lambda lay: lay == "standard")  # standard last
+    blocks = []
+    for lay in order:
+        words = layouts.weight_words(layer, lay)
+        block = {"layout": lay, "weights": c_words(words), "weights_len": words.size,
+                 "cond": " || ".join(f"defined(BNN_KERNELS_{k.upper()})" for k in by_layout[lay])}
+        if layer.thresholds is not None:
+            thr = layouts.threshold_words(layer, lay)
+            block.update(thresholds=c_ints(thr), thresholds_len=thr.size)
+        blocks.append(block)
+    if len(blocks) == 1:
+        blocks[0]["cond"] = None
+    return blocks
 
 
 @dataclass(frozen=True)

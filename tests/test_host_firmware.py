@@ -11,12 +11,21 @@ from bnn_mcu.boards import load_board
 from bnn_mcu.link import Link, PipeTransport
 
 
+KERNEL_SETS = ("ref", "bitsliced")
+
+
 def _host_check(tmp_path, model, input_range=(0.0, 1.0), n=60, seed=0):
     graph = fold.fold(frontend.lower(model), input_range)
     board = load_board("mps2-an386")
     codegen.write_project(graph, plan.make_plan(graph), board, tmp_path / "p", source="test")
     project = build.Project.load(tmp_path / "p")
-    exe = build.build(project, host=True, sanitize=True).artifact
+    for kernels in KERNEL_SETS:
+        exe = build.build(project, host=True, sanitize=True, kernels=kernels).artifact
+        _check_exe(exe, project, graph, n, seed)
+    return graph
+
+
+def _check_exe(exe, project, graph, n, seed):
     q = random_u8(graph.input_shape, n, seed)
     ref = reference.run(graph, q)
     with PipeTransport.spawn([str(exe)], timeout=10) as t:
@@ -32,7 +41,6 @@ def _host_check(tmp_path, model, input_range=(0.0, 1.0), n=60, seed=0):
         assert len(prof.layer_counts) == len(graph.layers)
         assert np.array_equal(np.asarray(prof.outputs, np.int32), ref.raw[0])
         link.shutdown()
-    return graph
 
 
 @pytest.mark.parametrize("c1,c2,units", [(1, 33, 64), (31, 65, 63), (32, 64, 65)])

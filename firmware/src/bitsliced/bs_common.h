@@ -1,0 +1,185 @@
+/*
+ * Bit-sliced kernels: shared inner loops (see bnn_mcu/layouts.py for the parameter layouts).
+ *
+ * b1 -> b1 ("transposed" weights): one output-channel group of 32 lanes at a time. For every input
+ * bit a_i of the window, t_i = W_i XOR (a_i ? ~0 : 0) holds, in lane o, bit (a_i XOR w_oi): what
+ * popcount(a XOR w_o) counts. The 32 per-lane counts are kept *vertically*: plane k is a word whose
+ * lane o is bit k of count_o. Words are added eight at a time with a Harley-Seal carry-save tree
+ * (ones, twos and fours stay as running carry-save state; each block emits one "eights" word that is
+ * rippled into planes 3, 4, ...), so the popcount work is shared by all 32 channels and by the
+ * words of a block. The counts are then compared with tau + 1 in bit-sliced form (MSB first), which
+ * yields the 32 output bits directly as one packed word.
+ *
+ * u8 -> b1 ("rows" weights): acc = sum(q) - 2 * sum(q where the weight bit is 1); the second sum
+ * visits only the set bits of each window row's mask (count-trailing-zeros), the first is shared by
+ * all output channels of a pixel.
+ */
+#ifndef BNN_BS_COMMON_H
+#define BNN_BS_COMMON_H
+
+#include <stdint.h>
+
+#include "bnn/kernels.h"
+
+/* Planes for counts 0..K+1; the converter refuses K >= 2^23. Same formula as layouts.plane_count. */
+#define BNN_BS_MAX_PLANES 24u
+
+static inline uint32_t bnn_bs_plane_count(uint32_t k)
+{
+    uint32_t n = 0;
+    for (uint32_t v = k + 1u; v != 0u; v >>= 1) {
+        n++;
+    }
+    return n;
+}
+
+/* lane mask (0 or ~0) of bit j of w */
+#define BNN_BS_LANE(w, j) ((uint32_t)(-(int32_t)(((w) >> (j)) & 1u)))
+
+/* carry-save adder: h:l = a + b + c (bitwise, 32 lanes) */
+#define BNN_BS_CSA(h, l, a, b, c)                                                                  \
+    do {                                                                                           \
+        const uint32_t u_ = (a) ^ (b);                                                             \
+        (h) = ((a) & (b)) | (u_ & (c));                                                            \
+        (l) = u_ ^ (c);                                                                            \
+    } while (0)
+
+static inline void bnn_bs_ripple(uint32_t *planes, uint32_t carry, uint32_t k)
+{
+    while (carry != 0u) {
+        const uint32_t t = planes[k] & carry;
+        planes[k] ^= carry;
+        carry = t;
+        k++;
+    }
+}
+
+/*
+ * Add 8 lane words a XOR w (w from the weight stream) for 8 consecutive input bits of word `a`
+ * starting at bit j0. q[0..2] are ones/twos/fours, q[3..] the higher planes.
+ */
+static inline void bnn_bs_add8(uint32_t *q, uint32_t a, uint32_t j0, const uint32_t *w)
+{
+    uint32_t ones = q[0], twos = q[1], fours = q[2];
+    uint32_t twos_a, twos_b, fours_a, fours_b, eights;
+    BNN_BS_CSA(twos_a, ones, ones, w[0] ^ BNN_BS_LANE(a, j0 + 0u), w[1] ^ BNN_BS_LANE(a, j0 + 1u));
+    BNN_BS_CSA(twos_b, ones, ones, w[2] ^ BNN_BS_LANE(a, j0 + 2u), w[3] ^ BNN_BS_LANE(a, j0 + 3u));
+    BNN_BS_CSA(fours_a, twos, twos, twos_a, twos_b);
+    BNN_BS_CSA(twos_a, ones, ones, w[4] ^ BNN_BS_LANE(a, j0 + 4u), w[5] ^ BNN_BS_LANE(a, j0 + 5u));
+    BNN_BS_CSA(twos_b, ones, ones, w[6] ^ BNN_BS_LANE(a, j0 + 6u), w[7] ^ BNN_BS_LANE(a, j0 + 7u));
+    BNN_BS_CSA(fours_b, twos, twos, twos_a, twos_b);
+    BNN_BS_CSA(eights, fours, fours, fours_a, fours_b);
+    q[0] = ones;
+    q[1] = twos;
+    q[2] = fours;
+    bnn_bs_ripple(q, eights, 3u);
+}
+
+/*
+ * Vertical counts of popcount(window XOR w_o) for the 32 lanes of one group, at output pixel
+ * (oy, ox). wg points at the group's weights [KH][KW][C] (one word per input bit).
+ */
+static inline void bnn_bs_window_counts(const bnn_dims_t *d, const uint32_t *in, const uint32_t *wg,
+                                        uint32_t oy, uint32_t ox, uint32_t *q, uint32_t planes)
+{
+    const uint32_t wc = BNN_WORDS_FOR(d->in_c);
+    const uint32_t c = d->in_c;
+    for (uint32_t k = 0; k < planes || k < 3u; k++) { /* ones/twos/fours always exist */
+        q[k] = 0u;
+    }
+    const uint32_t *w = wg;
+    for (uint32_t ky = 0; ky < d->k_h; ky++) {
+        const uint32_t *row = in + ((oy * d->stride_h + ky) * d->in_w + ox * d->stride_w) * wc;
+        for (uint32_t kx = 0; kx < d->k_w; kx++) {
+            const uint32_t *a = row + kx * wc;
+            for (uint32_t j = 0; j < wc; j++) {
+                const uint32_t word = a[j];
+                const uint32_t bits = (c - 32u * j < 32u) ? c - 32u * j : 32u;
+                uint32_t b = 0;
+                for (; b + 8u <= bits; b += 8u) {
+                    bnn_bs_add8(q, word, b, w);
+                    w += 8;
+                }
+                for (; b < bits; b++) { /* channel counts that are not multiples of 8 */
+                    bnn_bs_ripple(q, *w++ ^ BNN_BS_LANE(word, b), 0u);
+                }
+            }
+        }
+    }
+}
+
+/* Lanes whose count >= tau + 1 (given as bit planes t[0..planes-1]), restricted to lane_mask. */
+static inline uint32_t bnn_bs_compare(const uint32_t *q, const int32_t *t, uint32_t planes,
+                                      uint32_t lane_mask)
+{
+    uint32_t gt = 0u, eq = ~0u;
+    for (uint32_t k = planes; k-- > 0u;) {
+        const uint32_t a = q[k], b = (uint32_t)t[k];
+        gt |= eq & a & ~b;
+        eq &= ~(a ^ b);
+    }
+    return (gt | eq) & lane_mask;
+}
+
+static inline uint32_t bnn_bs_lane_mask(uint32_t out_c, uint32_t group)
+{
+    const uint32_t left = out_c - 32u * group;
+    return left >= 32u ? 0xFFFFFFFFu : ((1u << left) - 1u);
+}
+
+/* One output pixel of a b1 -> b1 layer: every group, packed words straight out. */
+static inline void bnn_bs_pixel_b1(const bnn_dims_t *d, const uint32_t *in, const uint32_t *w,
+                                   const int32_t *thresholds, uint32_t oy, uint32_t ox,
+                                   uint32_t *out_pixel)
+{
+    const uint32_t k = (uint32_t)d->k_h * d->k_w * d->in_c;
+    const uint32_t planes = bnn_bs_plane_count(k);
+    const uint32_t groups = BNN_WORDS_FOR(d->out_c);
+    uint32_t q[BNN_BS_MAX_PLANES];
+    for (uint32_t g = 0; g < groups; g++) {
+        bnn_bs_window_counts(d, in, w + g * k, oy, ox, q, planes);
+        out_pixel[g] = bnn_bs_compare(q, thresholds + g * planes, planes, bnn_bs_lane_mask(d->out_c, g));
+    }
+}
+
+/* One output pixel of a u8 -> b1 layer ("rows" weights [O][KH][ceil(KW*C/32)]). */
+static inline void bnn_bs_pixel_u8(const bnn_dims_t *d, const uint8_t *in, const uint32_t *w,
+                                   const int32_t *thresholds, uint32_t oy, uint32_t ox,
+                                   uint32_t *out_pixel)
+{
+    const uint32_t row_len = (uint32_t)d->k_w * d->in_c;
+    const uint32_t row_words = BNN_WORDS_FOR(row_len);
+    const uint8_t *base = in + ((oy * d->stride_h) * d->in_w + ox * d->stride_w) * d->in_c;
+    const uint32_t row_stride = (uint32_t)d->in_w * d->in_c;
+    int32_t sum = 0;
+    for (uint32_t ky = 0; ky < d->k_h; ky++) {
+        const uint8_t *r = base + ky * row_stride;
+        for (uint32_t i = 0; i < row_len; i++) {
+            sum += r[i];
+        }
+    }
+    uint32_t word = 0;
+    for (uint32_t o = 0; o < d->out_c; o++) {
+        const uint32_t *wo = w + o * d->k_h * row_words;
+        int32_t neg = 0;
+        for (uint32_t ky = 0; ky < d->k_h; ky++) {
+            const uint8_t *r = base + ky * row_stride;
+            for (uint32_t j = 0; j < row_words; j++) {
+                uint32_t bits = *wo++;
+                const uint8_t *rj = r + 32u * j;
+                while (bits != 0u) {
+                    neg += rj[__builtin_ctz(bits)];
+                    bits &= bits - 1u;
+                }
+            }
+        }
+        const int32_t acc = sum - 2 * neg;
+        word |= (uint32_t)(acc > thresholds[o]) << (o % 32u);
+        if (o % 32u == 31u || o + 1u == d->out_c) {
+            out_pixel[o / 32u] = word;
+            word = 0u;
+        }
+    }
+}
+
+#endif /* BNN_BS_COMMON_H */
