@@ -13,8 +13,8 @@ bitsliced     b1 -> b1         ``transposed``: ``[ceil(O/32)][KH][KW][C]`` words
                                bit holding 32 output channels (lane o%32); thresholds as bit planes
                                ``[ceil(O/32)][P]``: plane k = bit k of (tau + 1) per lane,
                                P = bit_length(K + 1)
-bitsliced     u8 -> b1         ``rows``: ``[O][KH][ceil(KW*C/32)]`` words: the bits of one window
-                               row (KW*C inputs, NHWC order) per output channel; thresholds int32
+bitsliced     u8 -> b1         ``u8_transposed``: weights as ``transposed``; thresholds as bit planes
+                               of tau + 255K + 1 (in [0, 510K + 1]), P = bit_length(1020K + 1)
 bitsliced     others           ``standard`` (those layers run the ref kernels)
 ============  ===============  ===================================================================
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from .bitpack import pack_bits
+from .errors import UnsupportedModelError
 from .ir import IntConv
 
 KERNEL_SETS = ("ref", "bitsliced")
@@ -33,7 +34,7 @@ def layout_for(layer: IntConv, kernels: str) -> str:
     if kernels not in KERNEL_SETS:
         raise ValueError(f"unknown kernel set {kernels!r}")
     if kernels == "bitsliced" and layer.output_kind == "b1":
-        return "transposed" if layer.input_kind == "b1" else "rows"
+        return "transposed" if layer.input_kind == "b1" else "u8_transposed"
     return "standard"
 
 
@@ -42,9 +43,7 @@ def weight_words(layer: IntConv, layout: str) -> np.ndarray:
     o, kh, kw, c = bits.shape
     if layout == "standard":
         return pack_bits(bits)
-    if layout == "rows":
-        return pack_bits(bits.reshape(o, kh, kw * c))
-    if layout == "transposed":
+    if layout in ("transposed", "u8_transposed"):
         groups = (o + 31) // 32
         padded = np.zeros((groups * 32, kh, kw, c), bool)
         padded[:o] = bits
@@ -56,20 +55,31 @@ def weight_words(layer: IntConv, layout: str) -> np.ndarray:
 def threshold_words(layer: IntConv, layout: str) -> np.ndarray:
     """int32 thresholds (standard, rows) or the bit planes of tau + 1 (transposed), as int32 words."""
     tau = np.asarray(layer.thresholds, np.int64)
-    if layout != "transposed":
-        return tau.astype(np.int32)
     k = layer.fan_in
-    planes = plane_count(k)
+    if layout == "transposed":
+        # count > tau  <=>  count >= tau + 1, and tau + 1 is in [0, K + 1]
+        bias, planes = 1, plane_count(k)
+    elif layout == "u8_transposed":
+        # the kernel compares 2*neg + tau + 255K + 1 <= sum(q) + 255K (bs_common.h); in [0, 1020K + 1]
+        bias, planes = 255 * k + 1, plane_count(1020 * k)
+    else:
+        return tau.astype(np.int32)
+    if planes > MAX_PLANES:
+        raise UnsupportedModelError(f"layer '{layer.name}': fan-in {k} is too large for the bit-sliced kernels "
+                         f"({planes} counter planes, at most {MAX_PLANES})")
     o = len(tau)
     groups = (o + 31) // 32
-    t1 = np.full(groups * 32, k + 1, np.int64)  # tail lanes: never fire (and are masked anyway)
-    t1[:o] = tau + 1  # count > tau  <=>  count >= tau + 1, and tau + 1 is in [0, K + 1]
+    t1 = np.zeros(groups * 32, np.int64)  # tail lanes are masked in the kernel
+    t1[:o] = tau + bias
     t1 = t1.reshape(groups, 32)
     out = np.zeros((groups, planes), np.uint32)
     for p in range(planes):
         bits = ((t1 >> p) & 1).astype(bool)
         out[:, p] = pack_bits(bits)[:, 0]
     return out.view(np.int32)
+
+
+MAX_PLANES = 24  # BNN_BS_MAX_PLANES in firmware/src/bitsliced/bs_common.h
 
 
 def plane_count(k: int) -> int:

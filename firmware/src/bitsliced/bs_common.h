@@ -10,9 +10,8 @@
  * words of a block. The counts are then compared with tau + 1 in bit-sliced form (MSB first), which
  * yields the 32 output bits directly as one packed word.
  *
- * u8 -> b1 ("rows" weights): acc = sum(q) - 2 * sum(q where the weight bit is 1); the second sum
- * visits only the set bits of each window row's mask (count-trailing-zeros), the first is shared by
- * all output channels of a pixel.
+ * u8 -> b1 ("u8_transposed" weights): the same vertical counters, fed with the 8-bit inputs bit
+ * plane by bit plane (see bnn_bs_pixel_u8).
  */
 #ifndef BNN_BS_COMMON_H
 #define BNN_BS_COMMON_H
@@ -142,43 +141,71 @@ static inline void bnn_bs_pixel_b1(const bnn_dims_t *d, const uint32_t *in, cons
     }
 }
 
-/* One output pixel of a u8 -> b1 layer ("rows" weights [O][KH][ceil(KW*C/32)]). */
+/*
+ * One output pixel of a u8 -> b1 layer ("u8_transposed": weights [G][KH][KW][C] one word per input,
+ * lanes = output channels; thresholds as bit planes of tau' = tau + 255K + 1).
+ *
+ * The firmware wants bit = (S - 2*neg > tau) with S = sum(q) over the window and
+ * neg = sum(q_i where lane o's weight bit i is 1). Per lane, with integers:
+ *     S - 2*neg > tau  <=>  2*neg + tau < S  <=>  2*neg + tau' <= S + 255K,
+ * where tau' = tau + 255K + 1 is in [0, 510K + 1] (tau is clamped into [-255K - 1, 255K]) and
+ * 2*neg + tau' <= 1020K + 1, so P = bit_length(1020K + 1) planes hold every value.
+ * neg is accumulated vertically: for every window input q_i != 0 and every set bit b of q_i, the
+ * weight word W_i (lane o = bit_oi) is rippled into plane b. Then V = (neg << 1) + tau' is a
+ * bit-sliced add, and V <= S + 255K a bit-sliced compare against one scalar for all 32 lanes.
+ */
 static inline void bnn_bs_pixel_u8(const bnn_dims_t *d, const uint8_t *in, const uint32_t *w,
                                    const int32_t *thresholds, uint32_t oy, uint32_t ox,
                                    uint32_t *out_pixel)
 {
     const uint32_t row_len = (uint32_t)d->k_w * d->in_c;
-    const uint32_t row_words = BNN_WORDS_FOR(row_len);
+    const uint32_t k = (uint32_t)d->k_h * row_len;
+    const uint32_t planes = bnn_bs_plane_count(1020u * k);
+    const uint32_t groups = BNN_WORDS_FOR(d->out_c);
     const uint8_t *base = in + ((oy * d->stride_h) * d->in_w + ox * d->stride_w) * d->in_c;
     const uint32_t row_stride = (uint32_t)d->in_w * d->in_c;
-    int32_t sum = 0;
+    uint32_t sum = 0;
     for (uint32_t ky = 0; ky < d->k_h; ky++) {
         const uint8_t *r = base + ky * row_stride;
         for (uint32_t i = 0; i < row_len; i++) {
             sum += r[i];
         }
     }
-    uint32_t word = 0;
-    for (uint32_t o = 0; o < d->out_c; o++) {
-        const uint32_t *wo = w + o * d->k_h * row_words;
-        int32_t neg = 0;
+    const uint32_t bound = sum + 255u * k; /* S + 255K */
+    uint32_t neg[BNN_BS_MAX_PLANES];
+    for (uint32_t g = 0; g < groups; g++) {
+        for (uint32_t p = 0; p < planes; p++) {
+            neg[p] = 0u;
+        }
+        const uint32_t *wi = w + g * k;
         for (uint32_t ky = 0; ky < d->k_h; ky++) {
             const uint8_t *r = base + ky * row_stride;
-            for (uint32_t j = 0; j < row_words; j++) {
-                uint32_t bits = *wo++;
-                const uint8_t *rj = r + 32u * j;
-                while (bits != 0u) {
-                    neg += rj[__builtin_ctz(bits)];
-                    bits &= bits - 1u;
+            for (uint32_t i = 0; i < row_len; i++, wi++) {
+                uint32_t v = r[i];
+                while (v != 0u) {
+                    const uint32_t b = (uint32_t)__builtin_ctz(v);
+                    bnn_bs_ripple(neg, *wi, b);
+                    v &= v - 1u;
                 }
             }
         }
-        const int32_t acc = sum - 2 * neg;
-        word |= (uint32_t)(acc > thresholds[o]) << (o % 32u);
-        if (o % 32u == 31u || o + 1u == d->out_c) {
-            out_pixel[o / 32u] = word;
-            word = 0u;
+        /* V = 2*neg + tau' (bit-sliced ripple-carry add), then lanes with V <= bound. */
+        const int32_t *t = thresholds + g * planes;
+        uint32_t carry = 0u, prev = 0u;
+        uint32_t gt = 0u, eq = ~0u;
+        uint32_t v_planes[BNN_BS_MAX_PLANES];
+        for (uint32_t p = 0; p < planes; p++) {
+            const uint32_t a = prev, b = (uint32_t)t[p];
+            prev = neg[p];
+            v_planes[p] = a ^ b ^ carry;
+            carry = (a & b) | (carry & (a ^ b));
         }
+        for (uint32_t p = planes; p-- > 0u;) {
+            const uint32_t c = (uint32_t)(-(int32_t)((bound >> p) & 1u));
+            gt |= eq & v_planes[p] & ~c;
+            eq &= ~(v_planes[p] ^ c);
+        }
+        out_pixel[g] = ~gt & bnn_bs_lane_mask(d->out_c, g);
     }
 }
 
