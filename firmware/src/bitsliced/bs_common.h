@@ -54,25 +54,22 @@ static inline void bnn_bs_ripple(uint32_t *planes, uint32_t carry, uint32_t k)
 }
 
 /*
- * Add 8 lane words a XOR w (w from the weight stream) for 8 consecutive input bits of word `a`
- * starting at bit j0. q[0..2] are ones/twos/fours, q[3..] the higher planes.
+ * Harley-Seal block: add the 8 lane words w[0..7] XOR lane(a, 0..7) to the carry-save state
+ * (ones, twos, fours: locals of the caller) and ripple the block's "eights" into q[3..].
+ * The lane indices are constants, so each extraction is one SBFX on ARMv7-M.
  */
-static inline void bnn_bs_add8(uint32_t *q, uint32_t a, uint32_t j0, const uint32_t *w)
-{
-    uint32_t ones = q[0], twos = q[1], fours = q[2];
-    uint32_t twos_a, twos_b, fours_a, fours_b, eights;
-    BNN_BS_CSA(twos_a, ones, ones, w[0] ^ BNN_BS_LANE(a, j0 + 0u), w[1] ^ BNN_BS_LANE(a, j0 + 1u));
-    BNN_BS_CSA(twos_b, ones, ones, w[2] ^ BNN_BS_LANE(a, j0 + 2u), w[3] ^ BNN_BS_LANE(a, j0 + 3u));
-    BNN_BS_CSA(fours_a, twos, twos, twos_a, twos_b);
-    BNN_BS_CSA(twos_a, ones, ones, w[4] ^ BNN_BS_LANE(a, j0 + 4u), w[5] ^ BNN_BS_LANE(a, j0 + 5u));
-    BNN_BS_CSA(twos_b, ones, ones, w[6] ^ BNN_BS_LANE(a, j0 + 6u), w[7] ^ BNN_BS_LANE(a, j0 + 7u));
-    BNN_BS_CSA(fours_b, twos, twos, twos_a, twos_b);
-    BNN_BS_CSA(eights, fours, fours, fours_a, fours_b);
-    q[0] = ones;
-    q[1] = twos;
-    q[2] = fours;
-    bnn_bs_ripple(q, eights, 3u);
-}
+#define BNN_BS_HS8(q, ones, twos, fours, a, w)                                                       \
+    do {                                                                                           \
+        uint32_t ta_, tb_, fa_, fb_, e_;                                                           \
+        BNN_BS_CSA(ta_, ones, ones, (w)[0] ^ BNN_BS_LANE(a, 0u), (w)[1] ^ BNN_BS_LANE(a, 1u));     \
+        BNN_BS_CSA(tb_, ones, ones, (w)[2] ^ BNN_BS_LANE(a, 2u), (w)[3] ^ BNN_BS_LANE(a, 3u));     \
+        BNN_BS_CSA(fa_, twos, twos, ta_, tb_);                                                     \
+        BNN_BS_CSA(ta_, ones, ones, (w)[4] ^ BNN_BS_LANE(a, 4u), (w)[5] ^ BNN_BS_LANE(a, 5u));     \
+        BNN_BS_CSA(tb_, ones, ones, (w)[6] ^ BNN_BS_LANE(a, 6u), (w)[7] ^ BNN_BS_LANE(a, 7u));     \
+        BNN_BS_CSA(fb_, twos, twos, ta_, tb_);                                                     \
+        BNN_BS_CSA(e_, fours, fours, fa_, fb_);                                                    \
+        bnn_bs_ripple((q), e_, 3u);                                                                \
+    } while (0)
 
 /*
  * Vertical counts of popcount(window XOR w_o) for the 32 lanes of one group, at output pixel
@@ -83,28 +80,42 @@ static inline void bnn_bs_window_counts(const bnn_dims_t *d, const uint32_t *in,
 {
     const uint32_t wc = BNN_WORDS_FOR(d->in_c);
     const uint32_t c = d->in_c;
-    for (uint32_t k = 0; k < planes || k < 3u; k++) { /* ones/twos/fours always exist */
+    uint32_t ones = 0u, twos = 0u, fours = 0u;
+    for (uint32_t k = 0; k < planes || k < 3u; k++) { /* q[0..2] are written back at the end */
         q[k] = 0u;
     }
     const uint32_t *w = wg;
     for (uint32_t ky = 0; ky < d->k_h; ky++) {
         const uint32_t *row = in + ((oy * d->stride_h + ky) * d->in_w + ox * d->stride_w) * wc;
         for (uint32_t kx = 0; kx < d->k_w; kx++) {
-            const uint32_t *a = row + kx * wc;
+            const uint32_t *a_word = row + kx * wc;
             for (uint32_t j = 0; j < wc; j++) {
-                const uint32_t word = a[j];
+                uint32_t a = a_word[j];
                 const uint32_t bits = (c - 32u * j < 32u) ? c - 32u * j : 32u;
                 uint32_t b = 0;
                 for (; b + 8u <= bits; b += 8u) {
-                    bnn_bs_add8(q, word, b, w);
+                    BNN_BS_HS8(q, ones, twos, fours, a, w);
+                    a >>= 8;
                     w += 8;
                 }
-                for (; b < bits; b++) { /* channel counts that are not multiples of 8 */
-                    bnn_bs_ripple(q, *w++ ^ BNN_BS_LANE(word, b), 0u);
+                if (b < bits) { /* channel counts that are not multiples of 8: plain ripple */
+                    q[0] = ones;
+                    q[1] = twos;
+                    q[2] = fours;
+                    for (; b < bits; b++) {
+                        bnn_bs_ripple(q, *w++ ^ BNN_BS_LANE(a, 0u), 0u);
+                        a >>= 1;
+                    }
+                    ones = q[0];
+                    twos = q[1];
+                    fours = q[2];
                 }
             }
         }
     }
+    q[0] = ones;
+    q[1] = twos;
+    q[2] = fours;
 }
 
 /* Lanes whose count >= tau + 1 (given as bit planes t[0..planes-1]), restricted to lane_mask. */
