@@ -79,15 +79,24 @@ def test_a_wrong_reference_is_caught(built, toy_inputs, tmp_path, capsys):
     assert rc == 8 and s["mismatches"] > 0 and s["first_mismatches"]
 
 
-def test_bitsliced_kernels_on_qemu(toy_h5, toy_inputs, tmp_path, capsys):
-    """The optimised kernel set, cross-compiled and run in QEMU: identical outputs, fewer instructions."""
+def test_bitsliced_kernels_on_qemu(tmp_path, capsys):
+    """The optimised kernel set, cross-compiled and run in QEMU: identical outputs, fewer instructions
+    (on 32/64-channel layers; with few channels the 32-lane bit slicing wastes lanes, see README)."""
+    import models
+
+    rng = np.random.default_rng(3)
+    h5 = tmp_path / "wide.h5"
+    models.conv_model(input_shape=(14, 14, 1), c1=32, c2=64, units=64, seed=2).save(h5)
+    x = rng.uniform(0, 1, (20, 14, 14, 1)).astype(np.float32)
+    x[x < 0.6] = 0.0  # mostly background, like real images
+    np.savez(tmp_path / "x.npz", x=x)
     counts = {}
     for kernels in ("ref", "bitsliced"):
         out = tmp_path / kernels
-        assert main(["convert", str(toy_h5), "-o", str(out), "--kernels", kernels]) == 0
+        assert main(["convert", str(h5), "-o", str(out), "--kernels", kernels]) == 0
         capsys.readouterr()
-        assert main(["run", str(out), "--inputs", str(toy_inputs), "--json"]) == 0
+        assert main(["run", str(out), "--inputs", str(tmp_path / "x.npz"), "--json"]) == 0
         s = json.loads(capsys.readouterr().out)
-        assert s["matches"] == s["inputs"] == 40
+        assert s["matches"] == s["inputs"] == 20
         counts[kernels] = s["per_inference_mean"]
-    assert counts["bitsliced"] < counts["ref"]
+    assert counts["bitsliced"] < 0.5 * counts["ref"], counts
