@@ -98,10 +98,7 @@ def open_target(project: Project, *, port: str | None = None, baudrate: int = 11
     from .link import open_link
 
     if port:
-        try:
-            link = open_link(port, baudrate=baudrate, timeout=timeout)
-        except Exception as exc:  # pyserial raises SerialException/OSError with the reason
-            raise TargetError(f"cannot open serial port {port}: {exc}") from exc
+        link = open_link(port, baudrate=baudrate, timeout=timeout)  # raises LinkError with the reason
         try:
             yield link, port
         finally:
