@@ -1,6 +1,8 @@
 """Build a generated project: CMake + arm-none-eabi-gcc (or the host compiler), then sizes.
 
-Target builds go to ``OUTDIR/build/firmware.elf``, host builds to ``OUTDIR/build-host/bnn_host``.
+Target builds go to ``OUTDIR/build/firmware.elf``, host builds to ``OUTDIR/build-host/bnn_host``
+(``build_dir=`` picks another directory, e.g. one per kernel set: ``OUTDIR/build-bitsliced``, so that
+switching sets does not rebuild everything).
 Flash and RAM come from ``arm-none-eabi-size`` (Berkeley format): flash = text + data (the initial
 values of .data live in flash), RAM = data + bss (the arena, buffers and the stack reserve are .bss).
 """
@@ -100,9 +102,12 @@ def _run(cmd: list[str], what: str) -> str:
 
 
 def build(project: Project, *, host: bool = False, sanitize: bool = False, kernels: str | None = None,
-          jobs: int = 2) -> BuildResult:
-    """Configure (once) and build; return the artifact and, for the target, its section sizes."""
-    bdir = project.build_dir(host)
+          jobs: int = 2, build_dir: str | Path | None = None) -> BuildResult:
+    """Configure (once) and build; return the artifact and, for the target, its section sizes.
+
+    ``build_dir`` defaults to ``project.build_dir(host)``; the artifact's name stays the same.
+    """
+    bdir = Path(build_dir) if build_dir is not None else project.build_dir(host)
     args = ["cmake", "-S", str(project.path), "-B", str(bdir), "-DCMAKE_BUILD_TYPE=Release"]
     if host:
         args += ["-DBNN_HOST=ON", f"-DBNN_SANITIZE={'ON' if sanitize else 'OFF'}"]
@@ -113,8 +118,8 @@ def build(project: Project, *, host: bool = False, sanitize: bool = False, kerne
     _run(args, "cmake configure")
     _run(["cmake", "--build", str(bdir), "-j", str(jobs)], "cmake build")
     if host:
-        return BuildResult(artifact=project.host_exe(), host=True)
-    elf = project.elf()
+        return BuildResult(artifact=bdir / project.host_exe().name, host=True)
+    elf = bdir / project.elf().name
     text, data, bss = elf_sizes(elf)
     return BuildResult(artifact=elf, host=False, text=text, data=data, bss=bss)
 
@@ -123,3 +128,14 @@ def elf_sizes(elf: Path) -> tuple[int, int, int]:
     out = _run(["arm-none-eabi-size", "-B", str(elf)], "arm-none-eabi-size")
     fields = out.strip().splitlines()[-1].split()
     return int(fields[0]), int(fields[1]), int(fields[2])
+
+
+def section_sizes(elf: Path) -> dict[str, int]:
+    """Allocated section sizes in bytes (``arm-none-eabi-size -A``), e.g. ``{".text": 8844, ...}``."""
+    out = _run(["arm-none-eabi-size", "-A", str(elf)], "arm-none-eabi-size")
+    sizes = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0].startswith(".") and fields[1].isdigit():
+            sizes[fields[0]] = int(fields[1])
+    return sizes

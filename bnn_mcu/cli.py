@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import BnnError, UsageError
+from .layouts import DEFAULT_KERNELS, KERNEL_SETS
 
 log = logging.getLogger("bnn_mcu")
 
@@ -68,7 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"target board (default: {DEFAULT_BOARD}); list them with 'bnn-mcu boards'")
     p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
                    default=list(DEFAULT_INPUT_RANGE), help=_input_range_help())
-    p.add_argument("--kernels", default="ref", help="kernel set compiled into the firmware (default: ref)")
+    p.add_argument("--kernels", default=DEFAULT_KERNELS,
+                   help=f"kernel set compiled into the firmware: {' or '.join(KERNEL_SETS)} (default: "
+                   f"{DEFAULT_KERNELS}; ref = the scalar reference kernels)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -103,6 +106,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="only the first N inputs")
     p.add_argument("--keras", metavar="MODEL", help="also run the Larq model and report its accuracy")
     p.add_argument("--no-build", action="store_true", help="do not (re)build the firmware first")
+    _add_common(p)
+
+    p = sub.add_parser(
+        "bench", formatter_class=fmt, help="instructions per layer in QEMU, per kernel set; outputs checked",
+        description="Build the firmware for each kernel set (its own build directory: build/ for the "
+        "project's set, build-SET/ for the others), boot it in QEMU once, send N inputs with PROFILE and "
+        "report per layer: MACs, instructions and MACs per instruction, plus totals, flash and RAM. "
+        "Counts are instructions (QEMU -icount), not cycles. Every output is checked against the numpy "
+        "reference first: exits 8 on any mismatch.",
+        epilog="examples:\n  bnn-mcu bench out/mnist                       # 5 random inputs, the project's kernels\n"
+               "  bnn-mcu bench out/mnist --inputs digits.npz -n 20\n"
+               "  bnn-mcu bench out/mnist --kernels ref,bitsliced   # side by side, speedup per layer\n"
+               "  bnn-mcu bench out/mnist --kernels all --json\n\n"
+               "Kernel sets are the directories of PROJECT/runtime/src/ (except protocol/) holding .c files;\n"
+               "the first set named is the baseline of the comparison. A layer's count includes the counter\n"
+               "read around it (a few instructions); the per-inference total also covers the layer loop.")
+    p.add_argument("project", help="directory written by 'bnn-mcu convert'")
+    p.add_argument("--inputs", metavar="X.npz", help="inputs as for 'run' (x, quantised with the project's "
+                   "input range); default: seeded random uint8")
+    p.add_argument("-n", type=int, default=5, metavar="N", help="number of inputs (default 5)")
+    p.add_argument("--kernels", metavar="SET[,SET...]",
+                   help="kernel sets to compare, or 'all' (default: the project's own set)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -241,6 +266,19 @@ def _run_text(s) -> str:
     return "\n".join(lines)
 
 
+def cmd_bench(args) -> int:
+    from . import bench
+    from .build import Project
+
+    project = Project.load(args.project)
+    graph = project.graph()
+    kernel_sets = bench.parse_kernels(project, args.kernels)
+    q, source = bench.bench_inputs(graph, args.n, args.inputs)
+    report = bench.bench(project, kernel_sets, q, source)
+    _emit(args, report.as_dict(), bench.format_report(report))
+    return 0
+
+
 def cmd_inspect(args) -> int:
     from .errors import PlanError
     from .ir import IntConv
@@ -295,8 +333,8 @@ def cmd_boards(args) -> int:
     return 0
 
 
-VERBS = {"convert": cmd_convert, "build": cmd_build, "run": cmd_run, "inspect": cmd_inspect,
-         "boards": cmd_boards}
+VERBS = {"convert": cmd_convert, "build": cmd_build, "run": cmd_run, "bench": cmd_bench,
+         "inspect": cmd_inspect, "boards": cmd_boards}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -165,8 +165,9 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
         raise UsageError(f"output directory {outdir} is not empty and is not a bnn-mcu project; "
                          "refusing to write into it")
     fw = firmware_dir()
-    if kernels not in _kernel_sets(fw):
-        raise UsageError(f"unknown kernel set '{kernels}'; available: {', '.join(_kernel_sets(fw))}")
+    sets = layouts.available_sets(fw / "src")
+    if kernels not in sets:
+        raise UsageError(f"unknown kernel set '{kernels}'; available: {', '.join(sets)}")
     digest = ir.model_hash(graph)
     last = graph.layers[-1]
     env = _env()
@@ -219,8 +220,3 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
                    if p.is_file() and not str(p.relative_to(outdir)).startswith("build"))
     log.info("wrote %d files to %s", len(files), outdir)
     return GeneratedProject(outdir=outdir, model_hash=digest, files=tuple(files))
-
-
-def _kernel_sets(fw: Path) -> list[str]:
-    return sorted(p.name for p in (fw / "src").iterdir()
-                  if p.is_dir() and p.name not in ("protocol",) and any(p.glob("*.c")))

@@ -27,7 +27,15 @@ from .bitpack import pack_bits
 from .errors import UnsupportedModelError
 from .ir import IntConv
 
-KERNEL_SETS = ("ref", "bitsliced")
+KERNEL_SETS = ("ref", "bitsliced")  # the kernel sets codegen emits parameters for (ref first)
+DEFAULT_KERNELS = "bitsliced"
+
+
+def available_sets(src_dir) -> list[str]:
+    """Kernel sets present in a runtime's ``src/`` directory, in KERNEL_SETS order."""
+    from pathlib import Path
+
+    return [k for k in KERNEL_SETS if (Path(src_dir) / k).is_dir()]
 
 
 def layout_for(layer: IntConv, kernels: str) -> str:
