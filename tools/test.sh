@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh
-.venv/bin/ruff check --quiet bnn_mcu tests tools examples
+.venv/bin/ruff check --quiet bnn_mcu tests tools examples benchmarks
 exec .venv/bin/python -m pytest "$@"
