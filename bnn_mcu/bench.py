@@ -191,9 +191,6 @@ def _sections(elf: Path) -> dict:
 
 def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout: float = 10.0) -> KernelBench:
     """Build ``kernels``, boot it in QEMU once, PROFILE every row of ``q``; check it against ``ref``."""
-    from .link import open_link
-    from .qemu import Qemu
-
     graph, board = project.graph(), project.board()
     if board.qemu is None:
         raise UsageError(f"board '{board.name}' cannot be emulated; bench runs in QEMU only")
@@ -206,42 +203,28 @@ def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout
     t0 = time.monotonic()
     log.info("booting %s in qemu-system-arm -M %s; %d inputs with PROFILE", res.artifact,
              board.qemu.machine, len(q))
-    with Qemu.for_board(board, res.artifact) as qemu:
-        link = open_link(qemu.url, timeout=timeout)
-        try:
+    with runner.open_target(project, timeout=timeout, elf=res.artifact) as (link, where):
+        info = runner.handshake(link, project, graph, where)
+        unit, factor = runner.ticks_to_unit(info, board)
+        if unit != "instructions":
+            raise TargetError(f"{board.name} in QEMU reports no instruction counter (counter kind "
+                              f"{int(info.counter_kind)}, {info.counter_hz} Hz, icount shift "
+                              f"{board.qemu.icount_shift})")
+        for i in range(len(q)):
             try:
-                info = link.hello()
+                r = link.profile(q[i].tobytes())
             except Exception as exc:
-                raise TargetError(f"no answer from {res.artifact} in QEMU: {exc}") from exc
-            want = bytes.fromhex(project.model_hash)[:16]
-            if info.model_hash != want:
-                raise TargetError(f"the firmware runs a different model (hash {info.model_hash.hex()}, "
-                                  f"expected {want.hex()})", hint=f"re-convert and rebuild {project.path}")
-            if info.n_layers != n_layers or info.output_count != graph.output_count:
-                raise TargetError(f"the firmware has {info.n_layers} layers and {info.output_count} outputs; "
-                                  f"the project {n_layers} and {graph.output_count}")
-            unit, factor = runner.ticks_to_unit(info, board)
-            if unit != "instructions":
-                raise TargetError(f"{board.name} in QEMU reports no instruction counter (counter kind "
-                                  f"{int(info.counter_kind)}, {info.counter_hz} Hz, icount shift "
-                                  f"{board.qemu.icount_shift})")
-            for i in range(len(q)):
-                try:
-                    r = link.profile(q[i].tobytes())
-                except Exception as exc:
-                    raise TargetError(f"input {i}: {exc}") from exc
-                out = np.asarray(r.outputs, np.int32)
-                if not np.array_equal(out, ref.raw[i]) or r.top1 != ref.top1[i]:
-                    raise MismatchError(
-                        f"kernels '{kernels}': input {i} differs from the reference (target top-1 {r.top1}, "
-                        f"outputs {out.tolist()[:10]}; reference top-1 {int(ref.top1[i])}, outputs "
-                        f"{ref.raw[i].tolist()[:10]}); no benchmark of wrong outputs")
-                ticks[i] = np.asarray(r.layer_counts, np.float64) * factor
-                totals[i] = r.count * factor
-            with contextlib.suppress(Exception):
-                link.shutdown()
-        finally:
-            link.close()
+                raise TargetError(f"input {i}: {exc}") from exc
+            out = np.asarray(r.outputs, np.int32)
+            if not np.array_equal(out, ref.raw[i]) or r.top1 != ref.top1[i]:
+                raise MismatchError(
+                    f"kernels '{kernels}': input {i} differs from the reference (target top-1 {r.top1}, "
+                    f"outputs {out.tolist()[:10]}; reference top-1 {int(ref.top1[i])}, outputs "
+                    f"{ref.raw[i].tolist()[:10]}); no benchmark of wrong outputs")
+            ticks[i] = np.asarray(r.layer_counts, np.float64) * factor
+            totals[i] = r.count * factor
+        with contextlib.suppress(Exception):
+            link.shutdown()
     seconds = time.monotonic() - t0
     mean = ticks.mean(axis=0)
     layers = tuple(LayerBench(index=i, name=l.name, kind=_kind(l), macs=int(l.macs), instructions=float(mean[i]))

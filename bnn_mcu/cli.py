@@ -185,9 +185,9 @@ def cmd_convert(args) -> int:
     obj = {"project": str(gen.outdir), "model_hash": gen.model_hash, "board": board.name,
            "input_range": list(graph.input_range), "layers": len(graph.layers),
            "binary_macs": int(sum(l.macs for l in graph.layers)), "plan": mplan.as_dict(),
-           "files": len(gen.files)}
+           "files": len(gen.files), "kernels": args.kernels}
     text = (f"converted {args.model} -> {gen.outdir} ({len(gen.files)} files)\n"
-            f"  model hash   {gen.model_hash[:16]}\n  board        {board.name}\n"
+            f"  model hash   {gen.model_hash[:16]}\n  board        {board.name} (kernels: {args.kernels})\n"
             f"  input range  [{graph.input_range[0]:g}, {graph.input_range[1]:g}] -> uint8\n"
             f"  layers       {len(graph.layers)}, {obj['binary_macs']:,} MACs per inference\n"
             f"  weights      {mplan.weight_bytes:,} bytes flash; arena {mplan.arena_bytes:,} bytes RAM\n"

@@ -93,8 +93,9 @@ def quantize(x: np.ndarray, graph) -> np.ndarray:
 
 @contextlib.contextmanager
 def open_target(project: Project, *, port: str | None = None, baudrate: int = 115200,
-                timeout: float = 10.0):
-    """Yield ``(link, description)`` for QEMU (default) or a serial device; always cleans up."""
+                timeout: float = 10.0, elf: Path | None = None):
+    """Yield ``(link, description)`` for QEMU (default; ``elf`` defaults to the project's build) or a
+    serial device; always cleans up (the QEMU child is killed on every path)."""
     from .link import open_link
 
     if port:
@@ -109,7 +110,7 @@ def open_target(project: Project, *, port: str | None = None, baudrate: int = 11
     board = project.board()
     if board.qemu is None:
         raise UsageError(f"board '{board.name}' cannot be emulated; run on hardware with --port DEVICE")
-    elf = project.elf()
+    elf = Path(elf) if elf else project.elf()
     if not elf.is_file():
         raise UsageError(f"{elf} does not exist; build it first with 'bnn-mcu build {project.path}'")
     with Qemu.for_board(board, elf) as q:
@@ -118,6 +119,26 @@ def open_target(project: Project, *, port: str | None = None, baudrate: int = 11
             yield link, f"qemu:{board.qemu.machine}"
         finally:
             link.close()
+
+
+def handshake(link, project: Project, graph, where: str):
+    """HELLO -> INFO, then refuse a target that runs another model or has other sizes."""
+    try:
+        info = link.hello()
+    except Exception as exc:
+        raise TargetError(f"no answer from the target at {where}: {exc}") from exc
+    want = bytes.fromhex(project.model_hash)[:16]
+    if info.model_hash != want:
+        raise TargetError(
+            f"the target runs a different model (hash {info.model_hash.hex()}, expected "
+            f"{want.hex()}); refusing to compare",
+            hint=f"rebuild and flash the firmware of {project.path}")
+    if (info.input_bytes, info.output_count, info.n_layers) != (
+            graph.input_bytes, graph.output_count, len(graph.layers)):
+        raise TargetError(f"target sizes (in {info.input_bytes}, out {info.output_count}, layers "
+                          f"{info.n_layers}) differ from the project's ({graph.input_bytes}, "
+                          f"{graph.output_count}, {len(graph.layers)})")
+    return info
 
 
 def ticks_to_unit(info, board) -> tuple[str, float]:
@@ -168,19 +189,7 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
     t0 = time.monotonic()
     with open_target(project, port=port, baudrate=baudrate) as (link, where):
         summary.target = where
-        try:
-            info = link.hello()
-        except Exception as exc:
-            raise TargetError(f"no answer from the target at {where}: {exc}") from exc
-        want = bytes.fromhex(project.model_hash)[:16]
-        if info.model_hash != want:
-            raise TargetError(
-                f"the target runs a different model (hash {info.model_hash.hex()}, expected "
-                f"{want.hex()}); refusing to compare",
-                hint=f"rebuild and flash the firmware of {project.path}")
-        if info.input_bytes != graph.input_bytes or info.output_count != graph.output_count:
-            raise TargetError(f"target sizes (in {info.input_bytes}, out {info.output_count}) differ "
-                              f"from the project's ({graph.input_bytes}, {graph.output_count})")
+        info = handshake(link, project, graph, where)
         summary.arena_bytes = info.arena_bytes
         unit, factor = ticks_to_unit(info, board)
         summary.count_unit = unit
