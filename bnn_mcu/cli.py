@@ -262,7 +262,9 @@ def _run_text(s) -> str:
                      f"{s.per_inference_min:,.0f}, max {s.per_inference_max:,.0f}); "
                      f"{macs_per:.2f} MACs per {s.count_unit[:-1]}")
     if s.flash_bytes is not None:
-        lines.append(f"  flash {s.flash_bytes:,} bytes, RAM {s.ram_bytes:,} bytes (arena {s.arena_bytes:,})")
+        stack = (f", stack high-water {s.stack_used_bytes:,} of {s.stack_size_bytes:,} reserved"
+                 if s.stack_used_bytes is not None else "")
+        lines.append(f"  flash {s.flash_bytes:,} bytes, RAM {s.ram_bytes:,} bytes (arena {s.arena_bytes:,}{stack})")
     return "\n".join(lines)
 
 

@@ -54,6 +54,7 @@ from bnn_mcu.protocol import (
     ProfileResult,
     ProtocolError,
     Result,
+    StatsResult,
     encode_frame,
 )
 
@@ -268,6 +269,10 @@ class Link:
         if self.info is not None and result.n_layers != self.info.n_layers:
             raise LinkError(f"PROFILE_RESULT has {result.n_layers} layers, INFO said {self.info.n_layers}")
         return result
+
+    def stats(self) -> StatsResult:
+        """STATS -> STATS_RESULT: the target's stack high-water mark and stack reserve (bytes)."""
+        return self._unpack(StatsResult, self._request(MsgType.STATS, b"", MsgType.STATS_RESULT))
 
     def shutdown(self) -> None:
         """Ask the target to exit (no reply: QEMU then exits with status 0)."""

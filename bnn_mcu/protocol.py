@@ -44,10 +44,12 @@ class MsgType(IntEnum):
     INFER = 0x02
     PROFILE = 0x03
     SHUTDOWN = 0x04
+    STATS = 0x05
     ERROR = 0x7F
     INFO = 0x81
     RESULT = 0x82
     PROFILE_RESULT = 0x83
+    STATS_RESULT = 0x85
 
 
 class ErrorCode(IntEnum):
@@ -271,6 +273,39 @@ class Shutdown:
 
 
 @dataclass(frozen=True)
+class Stats:
+    MSG_TYPE: ClassVar[MsgType] = MsgType.STATS
+
+    def pack(self) -> bytes:
+        return b""
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> Stats:
+        _need(payload, 0, "STATS")
+        return cls()
+
+
+_STATS_RESULT = struct.Struct("<II")
+
+
+@dataclass(frozen=True)
+class StatsResult:
+    """Stack high-water mark since reset and the stack reserve, in bytes (0 = not measured)."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.STATS_RESULT
+    stack_used: int
+    stack_size: int
+
+    def pack(self) -> bytes:
+        return _STATS_RESULT.pack(self.stack_used, self.stack_size)
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> StatsResult:
+        _need(payload, _STATS_RESULT.size, "STATS_RESULT")
+        return cls(*_STATS_RESULT.unpack(payload))
+
+
+@dataclass(frozen=True)
 class Infer:
     MSG_TYPE: ClassVar[MsgType] = MsgType.INFER
     input: bytes
@@ -411,7 +446,8 @@ class Error:
 Message = Hello | Shutdown | Infer | Profile | Info | Result | ProfileResult | Error
 
 MESSAGE_CLASSES: dict[int, type] = {
-    cls.MSG_TYPE: cls for cls in (Hello, Shutdown, Infer, Profile, Info, Result, ProfileResult, Error)
+    cls.MSG_TYPE: cls
+    for cls in (Hello, Shutdown, Stats, Infer, Profile, Info, Result, ProfileResult, StatsResult, Error)
 }
 
 
@@ -440,12 +476,14 @@ def profile_payload_bytes(n_layers: int, output_count: int) -> int:
 
 
 ERROR_PAYLOAD_BYTES = 5
+STATS_RESULT_PAYLOAD_BYTES = _STATS_RESULT.size
 
 
 def max_payload_for(input_bytes: int, output_count: int, n_layers: int, board_len: int) -> int:
     """The max_payload a target advertises: the largest request or reply it handles."""
     return max(input_bytes, info_payload_bytes(board_len), result_payload_bytes(output_count),
-               profile_payload_bytes(n_layers, output_count), ERROR_PAYLOAD_BYTES)
+               profile_payload_bytes(n_layers, output_count), ERROR_PAYLOAD_BYTES,
+               STATS_RESULT_PAYLOAD_BYTES)
 
 
 __all__ = [

@@ -50,6 +50,8 @@ class RunSummary:
     flash_bytes: int | None = None
     ram_bytes: int | None = None
     arena_bytes: int | None = None
+    stack_used_bytes: int | None = None  # high-water mark measured on the target (stack painting)
+    stack_size_bytes: int | None = None
     seconds: float = 0.0
     first_mismatches: list = field(default_factory=list)
 
@@ -141,6 +143,18 @@ def handshake(link, project: Project, graph, where: str):
     return info
 
 
+def stack_usage(link) -> tuple[int | None, int | None]:
+    """(high-water mark, reserve) in bytes, or (None, None) where the target does not measure it."""
+    from .link import LinkError
+
+    try:
+        st = link.stats()
+    except LinkError as exc:  # firmware built before STATS existed answers UNKNOWN_TYPE
+        log.info("target reports no stack statistics: %s", exc)
+        return None, None
+    return (st.stack_used, st.stack_size) if st.stack_size else (None, None)
+
+
 def ticks_to_unit(info, board) -> tuple[str, float]:
     """(unit, factor): multiply raw counter ticks by factor to get the unit."""
     kind = int(info.counter_kind)
@@ -213,6 +227,7 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
                         {"index": i, "target": raw[i].tolist()[:16], "reference": ref.raw[i].tolist()[:16],
                          "target_top1": int(top1[i]), "reference_top1": int(ref.top1[i])})
             bar.update(i + 1, f"mismatches {summary.mismatches}")
+        summary.stack_used_bytes, summary.stack_size_bytes = stack_usage(link)
         with contextlib.suppress(Exception):
             link.shutdown()
     summary.seconds = round(time.monotonic() - t0, 3)

@@ -31,7 +31,7 @@ def test_mps2_an386_fields():
     assert b.platform == "mps2"
     assert (b.flash_origin, b.flash_size) == (0, 4 * 1024 * 1024)
     assert (b.ram_origin, b.ram_size) == (0x20000000, 4 * 1024 * 1024)
-    assert b.stack_size == 16384
+    assert b.stack_size == 4096
     assert b.counter_kind == "instructions" and b.counter_kind_id == 1
     assert b.clock_hz == 25_000_000
     assert dict(b.defines) == {
@@ -128,7 +128,7 @@ def test_linker_script_renders_the_board_layout():
     ld = render_linker_script(b)
     assert "FLASH (rx)  : ORIGIN = 0x00000000, LENGTH = 0x00400000" in ld
     assert "RAM   (rwx) : ORIGIN = 0x20000000, LENGTH = 0x00400000" in ld
-    assert "STACK_SIZE = 0x00004000;" in ld
+    assert "STACK_SIZE = 0x00001000;" in ld
     for symbol in ("_estack", "_sidata", "_sdata", "_edata", "_sbss", "_ebss", "ASSERT(_ebss <= _sstack"):
         assert symbol in ld
     assert "{{" not in ld and "{%" not in ld

@@ -37,6 +37,8 @@ def _check_exe(exe, project, graph, n, seed):
             res = link.infer(q[i].tobytes())
             assert np.array_equal(np.asarray(res.outputs, np.int32), ref.raw[i]), i
             assert res.top1 == ref.top1[i], i
+        st = link.stats()
+        assert (st.stack_used, st.stack_size) == (0, 0)  # the host build does not measure its stack
         prof = link.profile(q[0].tobytes())
         assert len(prof.layer_counts) == len(graph.layers)
         assert np.array_equal(np.asarray(prof.outputs, np.int32), ref.raw[0])

@@ -28,6 +28,7 @@ def test_run_json_and_outputs(built, toy_inputs, toy_h5, tmp_path, capsys):
     assert s["inputs"] == 40 and s["matches"] == 40 and s["mismatches"] == 0
     assert s["count_unit"] == "instructions" and s["per_inference_mean"] > 1000
     assert s["flash_bytes"] > 1000 and s["ram_bytes"] > s["arena_bytes"] > 0
+    assert 64 < s["stack_used_bytes"] < s["stack_size_bytes"] == 4096  # measured by stack painting
     assert s["accuracy_target"] == s["accuracy_reference"] == s["accuracy_keras"]
     assert s["keras_top1_agreement"] == 1.0 and s["keras_unexplained_disagreements"] == 0
     y = np.load(out)

@@ -98,6 +98,8 @@ def sample_messages(rng: random.Random) -> list[tuple[str, int, object]]:
         ("profile", 3, P.Profile(small)),
         ("profile_result", 3, P.ProfileResult(999, 2, (10, 200, 3000, 0, 4294967295), (1, -2, 3))),
         ("shutdown", 255, P.Shutdown()),
+        ("stats", 4, P.Stats()),
+        ("stats_result", 4, P.StatsResult(548, 4096)),
         ("error_bad_length", 9, P.Error(P.ErrorCode.BAD_LENGTH, 783)),
         ("error_bad_crc", 0, P.Error(P.ErrorCode.BAD_CRC, 0xDEADBEEF)),
     ]
@@ -208,6 +210,7 @@ def render_ids_h() -> str:
         "#define BNN_MSG_PROFILE_RESULT_BYTES(n_layers, output_count) \\",
         "    (10u + 4u * (uint32_t)(n_layers) + 4u * (uint32_t)(output_count))",
         f"#define BNN_MSG_ERROR_BYTES {P.ERROR_PAYLOAD_BYTES}u",
+        f"#define BNN_MSG_STATS_RESULT_BYTES {P.STATS_RESULT_PAYLOAD_BYTES}u",
         "",
         "typedef enum {",
     ]

@@ -5,6 +5,7 @@
  *   INFER    -> RESULT          (bnn_model_invoke between two counter reads, inside the timed region)
  *   PROFILE  -> PROFILE_RESULT  (the same, with per-layer ticks)
  *   SHUTDOWN -> no reply; bnn_platform_exit(0)
+ *   STATS    -> STATS_RESULT (stack high-water mark and reserve, bytes)
  *   a bad frame or request -> ERROR
  * bnn_uart_getc() == -1 (host closed the link) -> bnn_platform_exit(0).
  *
@@ -29,7 +30,7 @@
 #define MAX_PAYLOAD                                                                                    \
     BNN_MAX2(BNN_MAX2((uint32_t)BNN_MODEL_INPUT_BYTES, (uint32_t)INFO_BYTES),                          \
              BNN_MAX2(BNN_MAX2((uint32_t)RESULT_BYTES, (uint32_t)PROFILE_RESULT_BYTES),                 \
-                      (uint32_t)BNN_MSG_ERROR_BYTES))
+                      BNN_MAX2((uint32_t)BNN_MSG_ERROR_BYTES, (uint32_t)BNN_MSG_STATS_RESULT_BYTES)))
 
 /* Compile-time checks (C99: a negative array size is an error). */
 typedef char bnn_check_board_name_fits_u8[(BOARD_NAME_BYTES <= 255u) ? 1 : -1];
@@ -116,6 +117,14 @@ static void handle_infer(uint8_t seq, const uint8_t *input, size_t len, int prof
     bnn_frame_tx_end(&tx);
 }
 
+static void handle_stats(uint8_t seq)
+{
+    bnn_frame_tx_begin(&tx, uart_write_cb, NULL, (uint8_t)BNN_MSG_STATS_RESULT, seq);
+    bnn_frame_tx_put_u32(&tx, bnn_platform_stack_used());
+    bnn_frame_tx_put_u32(&tx, bnn_platform_stack_size());
+    bnn_frame_tx_end(&tx);
+}
+
 static void handle_frame(const bnn_frame_t *fr)
 {
     switch (fr->type) {
@@ -137,6 +146,13 @@ static void handle_frame(const bnn_frame_t *fr)
             send_error(fr->seq, BNN_PROTO_ERR_BAD_LENGTH, (uint32_t)fr->len);
         } else {
             bnn_platform_exit(0);
+        }
+        break;
+    case BNN_MSG_STATS:
+        if (fr->len != 0u) {
+            send_error(fr->seq, BNN_PROTO_ERR_BAD_LENGTH, (uint32_t)fr->len);
+        } else {
+            handle_stats(fr->seq);
         }
         break;
     default:

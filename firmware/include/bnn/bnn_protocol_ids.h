@@ -16,16 +16,19 @@
 #define BNN_MSG_PROFILE_RESULT_BYTES(n_layers, output_count) \
     (10u + 4u * (uint32_t)(n_layers) + 4u * (uint32_t)(output_count))
 #define BNN_MSG_ERROR_BYTES 5u
+#define BNN_MSG_STATS_RESULT_BYTES 8u
 
 typedef enum {
     BNN_MSG_HELLO = 0x01,
     BNN_MSG_INFER = 0x02,
     BNN_MSG_PROFILE = 0x03,
     BNN_MSG_SHUTDOWN = 0x04,
+    BNN_MSG_STATS = 0x05,
     BNN_MSG_ERROR = 0x7F,
     BNN_MSG_INFO = 0x81,
     BNN_MSG_RESULT = 0x82,
     BNN_MSG_PROFILE_RESULT = 0x83,
+    BNN_MSG_STATS_RESULT = 0x85,
 } bnn_msg_type_t;
 
 typedef enum {

@@ -35,6 +35,14 @@ uint32_t bnn_counter_hz(void);
 void bnn_timed_region_enter(void);
 void bnn_timed_region_exit(void);
 
+/*
+ * Stack high-water mark: the deepest the stack has been since reset, in bytes (the platform paints
+ * the stack at reset and finds the first overwritten word), and the stack reserve. Both 0 where the
+ * platform cannot tell (the host build).
+ */
+uint32_t bnn_platform_stack_used(void);
+uint32_t bnn_platform_stack_size(void);
+
 /* Stop the program with a status (QEMU: semihosting exit code; board: spin). */
 void bnn_platform_exit(int code);
 

@@ -93,3 +93,14 @@ void bnn_platform_exit(int code)
 {
     exit(code);
 }
+
+/* The host build does not measure its stack. */
+uint32_t bnn_platform_stack_used(void)
+{
+    return 0u;
+}
+
+uint32_t bnn_platform_stack_size(void)
+{
+    return 0u;
+}

@@ -19,6 +19,9 @@
 #error "mps2 platform: compile with the board's defines (BNN_CLOCK_HZ, BNN_COUNTER_KIND, MPS2_*)"
 #endif
 
+/* Written over the unused stack at reset; the first word that differs marks the high-water mark. */
+#define BNN_STACK_PAINT 0xC5C5C5C5u
+
 #define MPS2_REG(addr) (*(volatile uint32_t *)(uintptr_t)(addr))
 
 /* CMSDK APB UART */

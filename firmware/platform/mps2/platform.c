@@ -132,6 +132,22 @@ void bnn_timed_region_exit(void)
     systick_start();
 }
 
+extern uint32_t _sstack, _estack;
+
+uint32_t bnn_platform_stack_used(void)
+{
+    const uint32_t *p = &_sstack;
+    while (p < &_estack && *p == BNN_STACK_PAINT) {
+        p++;
+    }
+    return (uint32_t)((uintptr_t)&_estack - (uintptr_t)p);
+}
+
+uint32_t bnn_platform_stack_size(void)
+{
+    return (uint32_t)((uintptr_t)&_estack - (uintptr_t)&_sstack);
+}
+
 void bnn_platform_exit(int code)
 {
     while ((MPS2_UART_STATE & MPS2_UART_STATE_TXFULL) != 0u) { /* let the last byte leave */

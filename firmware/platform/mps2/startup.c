@@ -13,7 +13,7 @@
 #include "bnn/platform.h"
 #include "mps2.h"
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _estack;
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, _sstack, _estack;
 
 int main(void);
 void __libc_init_array(void);
@@ -26,6 +26,16 @@ void SysTick_Handler(void);
 void _init(void) {}
 void _fini(void) {}
 
+/* Fill the unused stack with BNN_STACK_PAINT, up to 128 bytes below this function's frame. */
+__attribute__((noinline)) static void paint_stack(void)
+{
+    uint32_t *p = &_sstack;
+    uint32_t *const limit = (uint32_t *)__builtin_frame_address(0) - 32;
+    while (p < limit) {
+        *p++ = BNN_STACK_PAINT;
+    }
+}
+
 __attribute__((noreturn)) void Reset_Handler(void)
 {
 #if defined(__ARM_FP)
@@ -35,6 +45,7 @@ __attribute__((noreturn)) void Reset_Handler(void)
 #endif
     memcpy(&_sdata, &_sidata, (size_t)((uintptr_t)&_edata - (uintptr_t)&_sdata));
     memset(&_sbss, 0, (size_t)((uintptr_t)&_ebss - (uintptr_t)&_sbss));
+    paint_stack();
     __libc_init_array();
     bnn_platform_exit(main());
     for (;;) {
