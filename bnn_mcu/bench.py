@@ -115,6 +115,7 @@ class KernelBench:
     ram_bytes: int
     sections: dict  # allocated ELF sections: code (.isr_vector + .text), rodata, data, bss, stack
     seconds: float
+    stack_used_bytes: int | None = None  # high-water mark measured on the target
 
     @property
     def binary_macs(self) -> int:
@@ -223,6 +224,7 @@ def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout
                     f"{ref.raw[i].tolist()[:10]}); no benchmark of wrong outputs")
             ticks[i] = np.asarray(r.layer_counts, np.float64) * factor
             totals[i] = r.count * factor
+        stack_used, _reserve = runner.stack_usage(link)
         with contextlib.suppress(Exception):
             link.shutdown()
     seconds = time.monotonic() - t0
@@ -233,7 +235,7 @@ def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout
                        per_inference_mean=float(totals.mean()), per_inference_min=float(totals.min()),
                        per_inference_max=float(totals.max()), inputs=len(q), matches=len(q),
                        flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes, sections=_sections(res.artifact),
-                       seconds=round(seconds, 3))
+                       seconds=round(seconds, 3), stack_used_bytes=stack_used)
 
 
 def bench(project: Project, kernel_sets: list[str], q: np.ndarray, input_source: str) -> BenchReport:
@@ -293,5 +295,6 @@ def format_report(r: BenchReport) -> str:
                      f"{s.layer_sum:,.0f}; {s.macs_per_instruction:.3f} binary MACs per instruction")
         lines.append(f"{'':{len(s.kernels)}}  flash {s.flash_bytes:,} B (code {sec['code']:,} + rodata "
                      f"{sec['rodata']:,} + data {sec['data']:,}), RAM {s.ram_bytes:,} B (data {sec['data']:,} + "
-                     f"bss {sec['bss']:,} + stack {sec['stack']:,})")
+                     f"bss {sec['bss']:,} + stack {sec['stack']:,}"
+                     + (f", high-water {s.stack_used_bytes:,} B measured" if s.stack_used_bytes else "") + ")")
     return "\n".join(lines)
