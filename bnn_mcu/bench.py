@@ -60,9 +60,11 @@ def parse_kernels(project: Project, spec: str | None) -> list[str]:
         raise UsageError("--kernels names no kernel set", hint=f"available: {', '.join(have) or 'none'}")
     missing = [s for s in wanted if s not in have]
     if missing:
+        unknown = [s for s in missing if s not in layouts.KERNEL_SETS]
         raise UsageError(f"kernel set(s) {', '.join(missing)} not in {project.path / 'runtime' / 'src'}; "
                          f"available: {', '.join(have) or 'none'}",
-                         hint="re-convert the model to copy a newer runtime into the project")
+                         hint=f"known kernel sets: {', '.join(layouts.KERNEL_SETS)}" if unknown
+                         else "re-convert the model to copy a newer runtime into the project")
     return list(dict.fromkeys(wanted))  # drop repeats, keep order
 
 

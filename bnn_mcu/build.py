@@ -108,6 +108,7 @@ def build(project: Project, *, host: bool = False, sanitize: bool = False, kerne
     ``build_dir`` defaults to ``project.build_dir(host)``; the artifact's name stays the same.
     """
     bdir = Path(build_dir) if build_dir is not None else project.build_dir(host)
+    _drop_stale_cache(bdir, project.path)
     args = ["cmake", "-S", str(project.path), "-B", str(bdir), "-DCMAKE_BUILD_TYPE=Release"]
     if host:
         args += ["-DBNN_HOST=ON", f"-DBNN_SANITIZE={'ON' if sanitize else 'OFF'}"]
@@ -122,6 +123,19 @@ def build(project: Project, *, host: bool = False, sanitize: bool = False, kerne
     elf = bdir / project.elf().name
     text, data, bss = elf_sizes(elf)
     return BuildResult(artifact=elf, host=False, text=text, data=data, bss=bss)
+
+
+def _drop_stale_cache(bdir: Path, source: Path) -> None:
+    """A project copied or moved with its build directory: CMake refuses the old cache, so start over."""
+    cache = bdir / "CMakeCache.txt"
+    if not cache.is_file():
+        return
+    for line in cache.read_text(errors="replace").splitlines():
+        if line.startswith("CMAKE_HOME_DIRECTORY:INTERNAL="):
+            if Path(line.split("=", 1)[1]).resolve() != Path(source).resolve():
+                log.info("%s was configured for another source directory; reconfiguring", bdir)
+                shutil.rmtree(bdir)
+            return
 
 
 def elf_sizes(elf: Path) -> tuple[int, int, int]:

@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="only the first N inputs")
     p.add_argument("--keras", metavar="MODEL", help="also run the Larq model and report its accuracy")
     p.add_argument("--no-build", action="store_true", help="do not (re)build the firmware first")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="seconds to wait for each reply (default 10; raise it for big models on slow boards)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -135,14 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load a model and show how it lowers: every Keras layer, what it becomes, the MACs, "
         "and the memory plan for a board. Unsupported layers are reported with what is supported.",
         epilog="examples:\n  bnn-mcu inspect model.h5\n  bnn-mcu inspect model.h5 --board mps2-an385 --json")
-    p.add_argument("model")
+    p.add_argument("model", help="the model file (.h5, .keras) or SavedModel directory")
     p.add_argument("--board", default=DEFAULT_BOARD, help=f"board for the memory check (default: {DEFAULT_BOARD})")
     p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
                    default=list(DEFAULT_INPUT_RANGE), help=_input_range_help())
     _add_common(p)
 
     p = sub.add_parser("boards", formatter_class=fmt, help="list the boards bnn-mcu knows",
-                       description="List board descriptions (boards/*.yaml): core, memory, QEMU machine.")
+                       description="List board descriptions (boards/*.yaml, validated by boards/schema.yaml): "
+                       "core, flash and RAM bytes, QEMU machine (boards without one build and run over --port).",
+                       epilog="examples:\n  bnn-mcu boards\n  bnn-mcu boards --json   # for scripts")
     _add_common(p)
     return parser
 
@@ -230,8 +234,16 @@ def cmd_run(args) -> int:
     elif project.elf().is_file():
         t, d, b = elf_sizes(project.elf())
         sizes = (t + d, d + b)
+    if args.outputs:  # fail now, not after the whole run
+        out_dir = Path(args.outputs).resolve().parent
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"cannot write --outputs {args.outputs}: {exc}") from exc
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
     summary, arrays = runner.run(project, x, y, port=args.port, baudrate=args.baud,
-                                 keras_model=args.keras)
+                                 keras_model=args.keras, timeout=args.timeout)
     if sizes:
         summary.flash_bytes, summary.ram_bytes = sizes
     if args.outputs:

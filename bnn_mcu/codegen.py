@@ -29,7 +29,7 @@ import numpy as np
 
 from . import __version__, ir, layouts
 from .bitpack import pack_bits
-from .errors import UsageError
+from .errors import UnsupportedModelError, UsageError
 from .ir import IntConv, IntGraph, IntMaxPool
 from .plan import MemoryPlan
 from .resources import firmware_dir
@@ -100,15 +100,17 @@ def _dims(layer) -> dict:
         (kh, kw), (sh, sw) = layer.pool, layer.strides
     for v in (ih, iw, ic, oh, ow, oc):
         if v > 0xFFFF:
-            raise UsageError(f"layer '{layer.name}': dimension {v} exceeds the runtime's 16-bit limit")
+            raise UnsupportedModelError(f"layer '{layer.name}': dimension {v} exceeds the runtime's "
+                                        "16-bit limit (65,535)")
     for v in (kh, kw, sh, sw):
         if v > 0xFF:
-            raise UsageError(f"layer '{layer.name}': kernel/stride {v} exceeds the runtime's 8-bit limit")
+            raise UnsupportedModelError(f"layer '{layer.name}': kernel/stride {v} exceeds the runtime's "
+                                        "8-bit limit (255)")
     return {"in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc, "k_h": kh, "k_w": kw,
                 "stride_h": sh, "stride_w": sw}
 
 
-def _layer_context(i: int, layer, plan: MemoryPlan) -> dict:
+def _layer_context(i: int, layer, plan: MemoryPlan, kernels: str) -> dict:
     buf = plan.buffers[i]
     ctx = {"name": layer.name, "sources": ", ".join(layer.source_layers), "dims": _dims(layer),
                "in_offset": "BNN_BUFFER_INPUT" if buf.in_offset is None else f"{buf.in_offset}u",
@@ -118,7 +120,7 @@ def _layer_context(i: int, layer, plan: MemoryPlan) -> dict:
         key = (layer.op, layer.input_kind, layer.output_kind)
         ctx.update(op_enum=OPS[key], op_name=f"{layer.op} {layer.input_kind}->{layer.output_kind}",
                    weights=True, thresholds=True if layer.thresholds is not None else None,
-                   blocks=_parameter_blocks(layer))
+                   blocks=_parameter_blocks(layer, kernels))
     else:
         mask = pack_bits(layer.or_mask)
         ctx.update(op_enum=OPS[("maxpool", "b1", "b1")], op_name="maxpool b1->b1",
@@ -126,20 +128,29 @@ def _layer_context(i: int, layer, plan: MemoryPlan) -> dict:
     return ctx
 
 
-def _parameter_blocks(layer: IntConv) -> list[dict]:
+def _parameter_blocks(layer: IntConv, kernels: str) -> list[dict]:
     """One block of arrays per distinct layout among the kernel sets, each under its #if condition
-    (same symbol names), the standard layout last as the #else. A build compiles exactly one."""
+    (same symbol names), the standard layout last as the #else. A build compiles exactly one. A layout
+    the layer cannot have (e.g. too large a fan-in for bit-sliced counters) becomes an #error for that
+    set, unless it is the set being converted for, which is refused now."""
     by_layout: dict[str, list[str]] = {}
     for kset in layouts.KERNEL_SETS:
         by_layout.setdefault(layouts.layout_for(layer, kset), []).append(kset)
     order = sorted(by_layout, key=lambda lay: lay == "standard")  # standard last
     blocks = []
     for lay in order:
+        cond = " || ".join(f"defined(BNN_KERNELS_{k.upper()})" for k in by_layout[lay])
+        try:
+            thr = layouts.threshold_words(layer, lay) if layer.thresholds is not None else None
+        except UnsupportedModelError as exc:
+            if kernels in by_layout[lay]:
+                others = [k for k in layouts.KERNEL_SETS if k not in by_layout[lay]]
+                raise UnsupportedModelError(exc.message, hint=f"convert with --kernels {others[0]}") from exc
+            blocks.append({"layout": lay, "cond": cond, "error": exc.message.replace('"', "'")})
+            continue
         words = layouts.weight_words(layer, lay)
-        block = {"layout": lay, "weights": c_words(words), "weights_len": words.size,
-                 "cond": " || ".join(f"defined(BNN_KERNELS_{k.upper()})" for k in by_layout[lay])}
-        if layer.thresholds is not None:
-            thr = layouts.threshold_words(layer, lay)
+        block = {"layout": lay, "weights": c_words(words), "weights_len": words.size, "cond": cond}
+        if thr is not None:
             block.update(thresholds=c_ints(thr), thresholds_len=thr.size)
         blocks.append(block)
     if len(blocks) == 1:
@@ -177,7 +188,7 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
         "board": board, "input_range": graph.input_range, "input_shape": graph.input_shape,
         "input_bytes": graph.input_bytes, "output_count": graph.output_count,
         "output_channels": last.out_shape[2], "plan": plan, "arena_words": max(1, plan.arena_bytes // 4),
-        "layers": [_layer_context(i, layer, plan) for i, layer in enumerate(graph.layers)],
+        "layers": [_layer_context(i, layer, plan, kernels) for i, layer in enumerate(graph.layers)],
         "out_scale": c_doubles(last.scale), "out_offset": c_doubles(last.offset), "kernels": kernels,
         "defines": sorted(board.defines.items()),
     }

@@ -67,7 +67,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UnsupportedModelError
+from .errors import UnsupportedModelError, UsageError
 from .ir import BatchNorm, Conv, FloatGraph, IntConv, IntGraph, IntLayer, IntMaxPool, MaxPool, Softmax
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def fold(graph: FloatGraph, input_range: tuple[float, float] = (0.0, 1.0)) -> In
     """Lower a float graph to the integer graph the reference and the firmware execute."""
     lo, hi = float(input_range[0]), float(input_range[1])
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
-        raise UnsupportedModelError(f"--input-range needs finite LO < HI, got {lo} {hi}")
+        raise UsageError(f"--input-range needs finite LO < HI, got {lo:g} {hi:g}")
     segments = _segments(graph)
     layers: list[IntLayer] = []
     softmax = False

@@ -204,8 +204,8 @@ def _as_hwc(shape: tuple[int, ...], what: str) -> Shape3:
                                     "input shape")
     if len(shape) == 1:
         return (1, 1, shape[0])
-    if len(shape) == 2:
-        return (shape[0], shape[1], 1)
+    if len(shape) == 2:  # Keras layers act on the last axis: (A, B) is A "pixels" of B channels
+        return (1, shape[0], shape[1])
     if len(shape) == 3:
         return (shape[0], shape[1], shape[2])
     raise UnsupportedModelError(f"{what} has rank {len(shape)} (shape {shape}); expected (N,), (H, W) or "

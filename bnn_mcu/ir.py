@@ -4,7 +4,8 @@ Two levels, both plain frozen dataclasses holding numpy arrays:
 
 * **Float IR** (:class:`FloatGraph`): what the frontend lowers a Keras model to. Layers keep their
   float parameters (±1 kernels still as floats, batch-norm statistics, biases). Shapes are NHWC
-  without the batch axis; a 1-D input of N features is ``(1, 1, N)``, a 2-D input ``(H, W, 1)``.
+  without the batch axis; a 1-D input of N features is ``(1, 1, N)``, a 2-D input ``(A, B)`` is
+  ``(1, A, B)`` (Keras' Dense acts on the last axis, and the row-major flatten order is unchanged).
   A ``Dense`` on an ``(H, W, C)`` tensor is stored as a convolution whose kernel covers the whole
   input, so Keras' ``Flatten`` (row-major over H, W, C) is a no-op on our layout.
 

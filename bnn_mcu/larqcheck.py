@@ -47,7 +47,8 @@ def compare(model, graph: IntGraph, q: np.ndarray) -> tuple[LarqComparison, np.n
     probe_model = keras.Model(inputs=model.inputs, outputs=probes + [model.output])
     outs = probe_model.predict(xs, batch_size=256, verbose=0)
     outs = outs if isinstance(outs, list) else [outs]
-    pre_sign, final = outs[:-1], np.asarray(outs[-1], np.float64)
+    pre_sign = outs[:-1]
+    final = np.asarray(outs[-1], np.float64).reshape(len(q), -1)  # NHWC flatten, as the target's outputs
     ref = reference.run(graph, q, keep_layers=True)
     # The reference activation that feeds IntConv i (i > 0) is the output of the layer before it.
     feeding = [ref.layers[i - 1] for i, layer in enumerate(graph.layers)

@@ -78,6 +78,9 @@ def load_inputs(path: str | Path, graph) -> tuple[np.ndarray, np.ndarray | None]
     if n == 0 or x.size != n * per:
         raise UsageError(f"{p}: x has shape {x.shape}; the model takes (N, "
                          f"{', '.join(map(str, graph.keras_input_shape))}) ({per} values per input)")
+    bad = int(np.size(x) - np.count_nonzero(np.isfinite(x))) if np.issubdtype(x.dtype, np.floating) else 0
+    if bad:
+        raise UsageError(f"{p}: x holds {bad} non-finite values (NaN or inf)")
     if y is not None and y.shape[0] != n:
         raise UsageError(f"{p}: y has {y.shape[0]} labels for {n} inputs")
     return x.reshape(n, per), (None if y is None else y.reshape(n).astype(np.int64))
@@ -185,12 +188,29 @@ class Progress:
         sys.stderr.flush()
 
 
+def load_keras_for(project: Project, keras_model: str, graph):
+    """Load the ``--keras`` model and make sure it is the model the project was converted from
+    (same integer graph with the project's input range), before any target time is spent."""
+    from . import fold, frontend, ir
+
+    model = frontend.load_model(keras_model)
+    theirs = fold.fold(frontend.lower(model), tuple(graph.input_range))
+    if ir.model_hash(theirs) != project.model_hash:
+        raise UsageError(
+            f"--keras {keras_model} is not the model {project.path} was converted from (its integer "
+            "graph differs)", hint=f"pass the model file given to 'bnn-mcu convert' (source: "
+            f"{project.meta.get('source', '?')})")
+    return model
+
+
 def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: str | None = None,
         baudrate: int = 115200, keras_model: str | None = None, progress: bool | None = None,
+        timeout: float = 10.0,
         sizes: tuple[int, int] | None = None) -> tuple[RunSummary, dict]:
     """Run every input on the target; return the summary and the arrays for ``--outputs``."""
     graph = project.graph()
     board = project.board()
+    keras = load_keras_for(project, keras_model, graph) if keras_model else None
     q = quantize(x, graph)
     ref = reference.run(graph, q)
     summary = RunSummary(project=str(project.path), board=board.name, model_hash=project.model_hash,
@@ -201,7 +221,7 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
     top1 = np.zeros(len(q), np.int64)
     counts = np.zeros(len(q), np.float64)
     t0 = time.monotonic()
-    with open_target(project, port=port, baudrate=baudrate) as (link, where):
+    with open_target(project, port=port, baudrate=baudrate, timeout=timeout) as (link, where):
         summary.target = where
         info = handshake(link, project, graph, where)
         summary.arena_bytes = info.arena_bytes
@@ -215,7 +235,7 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
                 raise TargetError(f"input {i}: {exc}") from exc
             raw[i] = np.asarray(res.outputs, np.int32)
             top1[i] = res.top1
-            counts[i] = res.count * factor
+            counts[i] = round(res.count * factor)  # ticks are integers: the figure is good to ±1
             ok = np.array_equal(raw[i], ref.raw[i]) and top1[i] == ref.top1[i]
             if ok:
                 summary.matches += 1
@@ -238,11 +258,10 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
     if y is not None:
         summary.accuracy_target = float(np.mean(top1 == y))
         summary.accuracy_reference = float(np.mean(ref.top1 == y))
-    if keras_model:
-        from .frontend import load_model
+    if keras is not None:
         from .larqcheck import compare
 
-        cmp, kout = compare(load_model(keras_model), graph, q)
+        cmp, kout = compare(keras, graph, q)
         summary.keras_top1_agreement = cmp.top1_agreement
         summary.keras_max_abs_diff = cmp.max_abs_output_diff
         summary.keras_bits_compared = cmp.bits_compared
@@ -263,3 +282,7 @@ def check(summary: RunSummary) -> None:
         raise MismatchError(
             f"{summary.mismatches} of {summary.inputs} inputs differ between the target and the "
             f"reference (first: {summary.first_mismatches[:1]})")
+    if summary.keras_unexplained_disagreements:
+        raise MismatchError(
+            f"the reference disagrees with Larq on {summary.keras_unexplained_disagreements} binary "
+            "activations that are not float32 ties: a converter bug, please report it with the model")

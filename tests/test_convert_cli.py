@@ -143,3 +143,36 @@ def test_help_teaches(capsys):
     assert e.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "--input-range" in out and "(default: 0 1)" in out and "examples" in out
+
+
+def test_input_range_must_be_increasing(toy_h5, tmp_path, capsys):
+    assert main(["convert", str(toy_h5), "-o", str(tmp_path / "o"), "--input-range", "1", "1"]) == 2
+    assert "LO < HI" in _err(capsys)
+
+
+def test_fan_in_too_large_for_bitsliced_counters(tmp_path, capsys):
+    """K = 16449 8-bit inputs need 25 counter planes: bitsliced refuses with a hint, ref converts and builds."""
+    from bnn_mcu import build
+
+    path = tmp_path / "wide.h5"
+    models.mlp_model(n_in=16449, hidden=(8,), classes=3).save(path)
+    assert main(["convert", str(path), "-o", str(tmp_path / "bs")]) == 4
+    err = _err(capsys)
+    assert "fan-in 16449" in err and "--kernels ref" in err
+    out = tmp_path / "ref"
+    assert main(["convert", str(path), "-o", str(out), "--kernels", "ref"]) == 0
+    assert "#error" in (out / "model" / "bnn_model_data.c").read_text()  # only under BNN_KERNELS_BITSLICED
+    assert build.build(build.Project.load(out), host=True).artifact.is_file()
+
+
+def test_copied_project_with_build_dir_rebuilds(toy_project, tmp_path, capsys):
+    import shutil
+
+    from bnn_mcu import build
+
+    src = tmp_path / "a"
+    shutil.copytree(toy_project, src)
+    build.build(build.Project.load(src), host=True)
+    moved = tmp_path / "b"
+    shutil.copytree(src, moved)  # the CMake cache still points at a/
+    assert build.build(build.Project.load(moved), host=True).artifact.is_file()

@@ -40,6 +40,30 @@ def test_run_json_and_outputs(built, toy_inputs, toy_h5, tmp_path, capsys):
     assert np.allclose(y["logits"], ref.probs)
 
 
+def test_keras_model_must_be_the_converted_one(built, toy_inputs, tmp_path, capsys):
+    import models
+
+    other = tmp_path / "other.h5"
+    models.conv_model(seed=99).save(other)  # same shapes, other weights
+    rc = main(["run", str(built), "--inputs", str(toy_inputs), "--keras", str(other), "--no-build"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "not the model" in err and "Traceback" not in err
+
+
+def test_bad_inputs_are_refused_before_running(built, tmp_path, capsys):
+    x = np.full((3, 12, 12, 3), np.nan, np.float32)
+    np.savez(tmp_path / "nan.npz", x=x)
+    assert main(["run", str(built), "--inputs", str(tmp_path / "nan.npz"), "--no-build"]) == 2
+    assert "non-finite" in capsys.readouterr().err
+
+
+def test_outputs_directory_is_created(built, toy_inputs, tmp_path, capsys):
+    out = tmp_path / "new" / "dir" / "y.npz"
+    assert main(["run", str(built), "--inputs", str(toy_inputs), "--outputs", str(out), "--limit", "2",
+                 "--no-build"]) == 0
+    assert np.load(out)["raw"].shape[0] == 2
+
+
 def test_run_over_a_pty_port(built, toy_inputs, capsys):
     from bnn_mcu.qemu import Qemu
 

@@ -104,3 +104,25 @@ def test_trained_model_on_real_digits(tmp_path):
     assert cmp.top1_agreement == 1.0, cmp
     ref = reference.run(graph, q)
     assert np.mean(ref.top1 == y[8000:8500]) > 0.5  # it learned something real
+
+
+def test_dense_directly_on_a_2d_input():
+    """Keras' Dense on an (A, B) input acts on the last axis: (1, A, B) in our layout."""
+    k = models.keras()
+    m = k.Sequential([
+        k.layers.InputLayer((6, 10)), models.qdense(12, first=True), k.layers.BatchNormalization(),
+        k.layers.Flatten(), models.qdense(3),
+    ])
+    graph, _ = _check(models.randomize(m, seed=9))
+    assert graph.input_shape == (1, 6, 10)
+
+
+def test_last_layer_convolution_with_spatial_output():
+    """The Larq output (N, H, W, C) is compared in the target's NHWC-flattened order."""
+    k = models.keras()
+    m = k.Sequential([
+        k.layers.InputLayer((9, 9, 2)), models.qconv(8, 3, first=True), k.layers.BatchNormalization(),
+        models.qconv(5, 3), k.layers.BatchNormalization(),
+    ])
+    graph, cmp = _check(models.randomize(m, seed=10))
+    assert graph.output_count == 5 * 5 * 5
