@@ -37,6 +37,7 @@ print(f"Larq vs reference: {s['keras_bits_compared']:,} binary activations compa
       f"top-1 agreement {100*s['keras_top1_agreement']:.2f}%")
 print(f"{s['count_unit']} per inference: {s['per_inference_mean']:,.0f} "
       f"({s['binary_macs']/s['per_inference_mean']:.3f} MACs per instruction)")
-print(f"flash {s['flash_bytes']:,} bytes, RAM {s['ram_bytes']:,} bytes (activation arena {s['arena_bytes']:,})")
+print(f"flash {s['flash_bytes']:,} bytes, RAM {s['ram_bytes']:,} bytes (activation arena {s['arena_bytes']:,}; "
+      f"stack high-water {s['stack_used_bytes']:,} of {s['stack_size_bytes']:,} reserved)")
 PYEOF
 exit "${status:-0}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (idempotent), then runs pytest.
-#   tools/test.sh                 everything (about 2-3 minutes after set-up)
+#   tools/test.sh                 everything (about 1-1.5 minutes after set-up)
 #   tools/test.sh -m "not qemu"   the quick subset: no QEMU boots
 #   tools/test.sh -k fold         any pytest arguments
 set -euo pipefail
