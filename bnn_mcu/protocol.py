@@ -247,42 +247,30 @@ def _int32s(payload: bytes, what: str) -> tuple[int, ...]:
 
 
 @dataclass(frozen=True)
-class Hello:
+class _Empty:
+    """A message without payload (HELLO, SHUTDOWN, STATS)."""
+
+    MSG_TYPE: ClassVar[MsgType]
+
+    def pack(self) -> bytes:
+        return b""
+
+    @classmethod
+    def unpack(cls, payload: bytes):
+        _need(payload, 0, cls.MSG_TYPE.name)
+        return cls()
+
+
+class Hello(_Empty):
     MSG_TYPE: ClassVar[MsgType] = MsgType.HELLO
 
-    def pack(self) -> bytes:
-        return b""
 
-    @classmethod
-    def unpack(cls, payload: bytes) -> Hello:
-        _need(payload, 0, "HELLO")
-        return cls()
-
-
-@dataclass(frozen=True)
-class Shutdown:
+class Shutdown(_Empty):
     MSG_TYPE: ClassVar[MsgType] = MsgType.SHUTDOWN
 
-    def pack(self) -> bytes:
-        return b""
 
-    @classmethod
-    def unpack(cls, payload: bytes) -> Shutdown:
-        _need(payload, 0, "SHUTDOWN")
-        return cls()
-
-
-@dataclass(frozen=True)
-class Stats:
+class Stats(_Empty):
     MSG_TYPE: ClassVar[MsgType] = MsgType.STATS
-
-    def pack(self) -> bytes:
-        return b""
-
-    @classmethod
-    def unpack(cls, payload: bytes) -> Stats:
-        _need(payload, 0, "STATS")
-        return cls()
 
 
 _STATS_RESULT = struct.Struct("<II")
