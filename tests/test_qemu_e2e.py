@@ -125,3 +125,39 @@ def test_bitsliced_kernels_on_qemu(tmp_path, capsys):
         assert s["matches"] == s["inputs"] == 20
         counts[kernels] = s["per_inference_mean"]
     assert counts["bitsliced"] < 0.5 * counts["ref"], counts
+
+
+def test_corrupt_frames_over_the_emulated_uart(built):
+    """Bad CRC, garbage and an oversize frame on the real (emulated) serial line: each is answered with
+    an ERROR, and the very next request still gets the right answer."""
+    from bnn_mcu import protocol as P
+    from bnn_mcu.link import open_link
+    from bnn_mcu.qemu import Qemu
+
+    project = Project.load(built)
+    graph = project.graph()
+    q = np.random.default_rng(5).integers(0, 256, graph.input_bytes, dtype=np.uint8)
+    ref = reference.run(graph, q[None])
+
+    def reply(link, wire):
+        link.send_raw(wire)
+        frame = link.read_frame(5.0)
+        assert frame is not None, "no reply"
+        return frame
+
+    with Qemu.for_board(project.board(), project.elf()) as qm:
+        link = open_link(qm.url, timeout=5)
+        info = link.hello()
+        good = bytearray(P.encode_frame(P.MsgType.INFER, 77, q.tobytes()))
+        good[10] ^= 0x01 if good[10] not in (0x00, 0x01) else 0x02  # flip a payload bit, keep COBS valid
+        err = P.Error.unpack(reply(link, b"\x00" + bytes(good)).payload)
+        assert err.code == P.ErrorCode.BAD_CRC
+        assert np.array_equal(link.infer(q.tobytes()).outputs, ref.raw[0])
+        link.send_raw(b"\x13\x37garbage\xff\xfe")  # noise on the line, no delimiter yet
+        assert np.array_equal(link.infer(q.tobytes()).outputs, ref.raw[0])  # the leading 0x00 resyncs
+        oversize = P.encode_frame(P.MsgType.INFER, 78, bytes(info.max_payload + 64))
+        err = P.Error.unpack(reply(link, b"\x00" + oversize).payload)
+        assert err.code == P.ErrorCode.TOO_LONG
+        assert link.infer(q.tobytes()).top1 == ref.top1[0]
+        link.shutdown()
+        assert qm.wait(10) == 0
