@@ -52,6 +52,12 @@ OPS = {
     ("maxpool", "b1", "b1"): "BNN_OP_MAXPOOL2D_B1",
 }
 
+THRESHOLD_NOTES = {
+    "transposed": "bit planes [group][plane] of tau + 1, lane = output channel % 32 (int32 bit patterns)",
+    "u8_transposed": "bit planes [group][plane] of tau + 255K + 1, lane = output channel % 32 "
+                     "(int32 bit patterns)",
+}
+
 # Parts of firmware/ that every project gets (plus platform/<board.platform> and platform/host).
 RUNTIME_PARTS = ("include", "src", "app", "cmake")
 
@@ -151,10 +157,10 @@ def _parameter_blocks(layer: IntConv, kernels: str) -> list[dict]:
         words = layouts.weight_words(layer, lay)
         block = {"layout": lay, "weights": c_words(words), "weights_len": words.size, "cond": cond}
         if thr is not None:
-            block.update(thresholds=c_ints(thr), thresholds_len=thr.size)
+            block.update(thresholds=c_ints(thr), thresholds_len=thr.size,
+                         thresholds_note=THRESHOLD_NOTES.get(lay, "tau per output channel: bit = acc > tau"))
         blocks.append(block)
-    if len(blocks) == 1:
-        blocks[0]["cond"] = None
+    blocks[-1]["cond"] = None  # the standard layout is the plain #else (or the only block)
     return blocks
 
 
