@@ -155,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
 # verbs
 
 
+def _status(text: str) -> None:
+    """A progress line for people: on stderr, only when it is a terminal (scripts see nothing)."""
+    if sys.stderr.isatty():
+        print(text, file=sys.stderr, flush=True)
+
+
 def _emit(args, obj: dict, text: str) -> None:
     if args.json:
         print(json.dumps(obj, indent=2, sort_keys=True, default=str))
@@ -181,7 +187,7 @@ def cmd_convert(args) -> int:
     from . import codegen, plan
 
     board = _load_board(args.board)
-    log.info("loading %s", args.model)
+    _status(f"loading {args.model} (TensorFlow takes a few seconds to start)...")
     _fg, graph, mplan = _convert_graph(args.model, args.input_range, board)
     plan.check_fits(mplan, board)
     gen = codegen.write_project(graph, mplan, board, args.out, source=Path(args.model).name,
@@ -204,6 +210,7 @@ def cmd_build(args) -> int:
     from .build import Project, build
 
     project = Project.load(args.project)
+    _status(f"building {project.path}{' for the host' if args.host else ''}...")
     res = build(project, host=args.host)
     obj = {"project": str(project.path), **res.as_dict()}
     if args.host:
@@ -229,6 +236,7 @@ def cmd_run(args) -> int:
         x, y = x[: args.limit], (None if y is None else y[: args.limit])
     sizes = None
     if not args.port and not args.no_build:
+        _status(f"building {project.path} (incremental)...")
         res = build(project)
         sizes = (res.flash_bytes, res.ram_bytes)
     elif project.elf().is_file():
@@ -299,6 +307,7 @@ def cmd_inspect(args) -> int:
     from .plan import check_fits
 
     board = _load_board(args.board)
+    _status(f"loading {args.model} (TensorFlow takes a few seconds to start)...")
     fg, graph, mplan = _convert_graph(args.model, args.input_range, board)
     rows = []
     for layer in graph.layers:
