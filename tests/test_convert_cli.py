@@ -176,3 +176,28 @@ def test_copied_project_with_build_dir_rebuilds(toy_project, tmp_path, capsys):
     moved = tmp_path / "b"
     shutil.copytree(src, moved)  # the CMake cache still points at a/
     assert build.build(build.Project.load(moved), host=True).artifact.is_file()
+
+
+def test_model_that_does_not_fit_a_board_file_is_refused_before_building(tmp_path, capsys):
+    """A board description with 64 KB flash / 16 KB RAM (e.g. a small part) and a model that needs more:
+    exit 5, both budgets with numbers, nothing written."""
+    import yaml
+
+    from bnn_mcu.resources import boards_dir
+
+    board = yaml.safe_load((boards_dir() / "mps2-an386.yaml").read_text())
+    board.update(name="tiny-m4", description="a small Cortex-M4 (test fixture)")
+    board["memory"]["flash"]["size"] = 64 * 1024
+    board["memory"]["ram"]["size"] = 16 * 1024
+    board_file = tmp_path / "tiny-m4.yaml"
+    board_file.write_text(yaml.safe_dump(board))
+    model = tmp_path / "big.h5"
+    models.mlp_model(n_in=256, hidden=(2048, 256), classes=10).save(model)  # ~85 KB of weights
+    out = tmp_path / "out"
+    assert main(["convert", str(model), "-o", str(out), "--board", str(board_file)]) == 5
+    err = _err(capsys)
+    assert "does not fit board 'tiny-m4'" in err and "flash: needs ~" in err and "65,536" in err
+    assert not out.exists()
+    assert main(["inspect", str(model), "--board", str(board_file), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["fits"] is False and "flash" in obj["why_not"]
