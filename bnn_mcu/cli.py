@@ -302,6 +302,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_inspect(args) -> int:
+    from . import layouts
     from .errors import PlanError
     from .ir import IntConv
     from .plan import check_fits
@@ -322,10 +323,12 @@ def cmd_inspect(args) -> int:
         check_fits(mplan, board)
     except PlanError as exc:
         fits, why = False, exc.message
+    kernel_sets = {k: layouts.problems(graph, k) for k in KERNEL_SETS}
     obj = {"model": args.model, "name": graph.name, "input_shape": list(graph.keras_input_shape),
            "input_range": list(graph.input_range), "softmax": graph.softmax, "layers": rows,
            "ignored_layers": list(fg.ignored), "binary_macs": int(sum(r["macs"] for r in rows)),
-           "board": board.name, "plan": mplan.as_dict(), "fits": fits, "why_not": why}
+           "board": board.name, "plan": mplan.as_dict(), "fits": fits, "why_not": why,
+           "kernel_sets": {k: {"ok": not v, "problems": v} for k, v in kernel_sets.items()}}
     w = max(len(r["name"]) for r in rows) + 2
     lines = [f"model {graph.name}: input {graph.keras_input_shape}, range {list(graph.input_range)}",
              f"{'layer':<{w}}{'kind':<22}{'in':<16}{'out':<16}{'MACs':>12}  from Keras layers"]
@@ -337,6 +340,8 @@ def cmd_inspect(args) -> int:
                  f"arena {mplan.arena_bytes:,} B, flash ~{mplan.flash_estimate:,} / {board.flash_size:,} B, "
                  f"RAM ~{mplan.ram_estimate:,} / {board.ram_size:,} B -> "
                  + ("fits" if fits else "DOES NOT FIT: " + why))
+    lines.append("kernel sets: " + "; ".join(f"{k} " + ("ok" if not v else "NOT POSSIBLE: " + " / ".join(v))
+                                             for k, v in kernel_sets.items()))
     _emit(args, obj, "\n".join(lines))
     return 0
 

@@ -87,6 +87,18 @@ def threshold_words(layer: IntConv, layout: str) -> np.ndarray:
     return out.view(np.int32)
 
 
+def problems(graph, kernels: str) -> list[str]:
+    """Why ``graph`` cannot be laid out for ``kernels`` (empty when it can)."""
+    out = []
+    for layer in graph.layers:
+        if isinstance(layer, IntConv) and layer.thresholds is not None:
+            try:
+                threshold_words(layer, layout_for(layer, kernels))
+            except UnsupportedModelError as exc:
+                out.append(exc.message)
+    return out
+
+
 MAX_PLANES = 24  # BNN_BS_MAX_PLANES in firmware/src/bitsliced/bs_common.h
 
 

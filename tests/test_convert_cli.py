@@ -162,6 +162,10 @@ def test_fan_in_too_large_for_bitsliced_counters(tmp_path, capsys):
     out = tmp_path / "ref"
     assert main(["convert", str(path), "-o", str(out), "--kernels", "ref"]) == 0
     assert "#error" in (out / "model" / "bnn_model_data.c").read_text()  # only under BNN_KERNELS_BITSLICED
+    capsys.readouterr()
+    assert main(["inspect", str(path), "--json"]) == 0
+    ks = json.loads(capsys.readouterr().out)["kernel_sets"]
+    assert ks["ref"]["ok"] and not ks["bitsliced"]["ok"] and "16449" in ks["bitsliced"]["problems"][0]
     assert build.build(build.Project.load(out), host=True).artifact.is_file()
 
 
