@@ -114,7 +114,10 @@ class Qemu:
             "enable=on,target=native",
         ]
         if self.icount_shift is not None:
-            cmd += ["-icount", f"shift={self.icount_shift}"]
+            # sleep=off: while the guest idles (WFI, waiting for UART input) QEMU jumps virtual time to
+            # the next timer instead of sleeping in real time. Instruction counts are unchanged
+            # (measured: identical); bulk runs over the UART are ~27 % faster (44 -> 32 ms per MNIST digit).
+            cmd += ["-icount", f"shift={self.icount_shift},sleep=off"]
         cmd += ["-kernel", str(self.elf), "-serial", serial, *self.extra_args]
         return cmd
 
