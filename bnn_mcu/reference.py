@@ -63,20 +63,19 @@ def run(graph: IntGraph, q: np.ndarray, *, keep_layers: bool = False) -> Referen
         if keep_layers:
             kept.append(x)
     raw = x.reshape(n, -1).astype(np.int32)
-    last = graph.layers[-1]
-    channels = last.out_shape[2]
-    scale = np.resize(last.scale, raw.shape[1])  # per channel, channel = index % C (NHWC flatten)
-    offset = np.resize(last.offset, raw.shape[1])
-    assert channels == len(last.scale)
-    logits = logits_from_raw(raw, scale, offset)
+    logits = logits_from_raw(graph, raw)
     probs = softmax(logits) if graph.softmax else None
     return ReferenceResult(raw=raw, logits=logits, probs=probs, top1=np.argmax(logits, axis=1),
                            layers=tuple(kept))
 
 
-def logits_from_raw(raw: np.ndarray, scale: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """float64 ``scale*raw + offset``: two separately rounded operations, as the firmware computes."""
-    return np.asarray(raw, np.float64) * scale + offset
+def logits_from_raw(graph: IntGraph, raw: np.ndarray) -> np.ndarray:
+    """The float logits the host rebuilds from the target's int32 outputs: float64 ``scale*raw +
+    offset`` per channel (channel = index % C, NHWC flatten), two separately rounded operations, as the
+    firmware computes them for its top-1."""
+    last = graph.layers[-1]
+    raw = np.asarray(raw, np.float64)
+    return raw * np.resize(last.scale, raw.shape[-1]) + np.resize(last.offset, raw.shape[-1])
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -205,8 +205,7 @@ def load_keras_for(project: Project, keras_model: str, graph):
 
 def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: str | None = None,
         baudrate: int = 115200, keras_model: str | None = None, progress: bool | None = None,
-        timeout: float = 10.0,
-        sizes: tuple[int, int] | None = None) -> tuple[RunSummary, dict]:
+        timeout: float = 10.0) -> tuple[RunSummary, dict]:
     """Run every input on the target; return the summary and the arrays for ``--outputs``."""
     graph = project.graph()
     board = project.board()
@@ -215,8 +214,6 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
     ref = reference.run(graph, q)
     summary = RunSummary(project=str(project.path), board=board.name, model_hash=project.model_hash,
                          target="", inputs=len(q), binary_macs=int(sum(l.macs for l in graph.layers)))
-    if sizes:
-        summary.flash_bytes, summary.ram_bytes = sizes
     raw = np.zeros_like(ref.raw)
     top1 = np.zeros(len(q), np.int64)
     counts = np.zeros(len(q), np.float64)
@@ -269,9 +266,7 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
         summary.keras_unexplained_disagreements = cmp.unexplained_disagreements
         if y is not None:
             summary.accuracy_keras = float(np.mean(np.argmax(kout, axis=1) == y))
-    last = graph.layers[-1]
-    logits = reference.logits_from_raw(raw, np.resize(last.scale, raw.shape[1]),
-                                       np.resize(last.offset, raw.shape[1]))
+    logits = reference.logits_from_raw(graph, raw)
     arrays = {"raw": raw, "logits": reference.softmax(logits) if graph.softmax else logits,
               "top1": top1, "count": counts}
     return summary, arrays
