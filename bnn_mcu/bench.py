@@ -1,7 +1,7 @@
 """Benchmark a converted project in QEMU: instructions per layer and per inference, per kernel set.
 
-For every requested kernel set (a directory of ``<project>/runtime/src/`` holding .c files, other than
-``protocol``) the firmware is built in its own directory (``build/`` for the project's own set,
+For every requested kernel set (one of :data:`bnn_mcu.layouts.KERNEL_SETS` present in the project's
+runtime copy) the firmware is built in its own directory (``build/`` for the project's own set,
 ``build-<set>/`` for the others, so switching sets never forces a full rebuild), booted once in QEMU,
 and sent N inputs with PROFILE. Every reply's outputs and top-1 class are checked against the numpy
 reference first: a benchmark of wrong outputs is worthless, so a mismatch raises

@@ -26,6 +26,7 @@ import yaml
 
 from bnn_mcu import resources
 from bnn_mcu.errors import UsageError
+from bnn_mcu.protocol import CounterKind
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ __all__ = [
 
 #: counter_kind name -> the number the firmware reports (docs/PROTOCOL.md INFO.counter_kind and
 #: bnn_counter_kind_t in firmware/include/bnn/platform.h).
-COUNTER_KINDS: Mapping[str, int] = MappingProxyType({"none": 0, "instructions": 1, "cycles": 2})
+COUNTER_KINDS: Mapping[str, int] = MappingProxyType({k.name.lower(): int(k) for k in CounterKind})
 
 #: Defines this module derives from other fields; a board file must not set them itself.
 DERIVED_DEFINES = ("BNN_CLOCK_HZ", "BNN_COUNTER_KIND")

@@ -74,6 +74,11 @@ class BuildResult:
     data: int = 0
     bss: int = 0
 
+    @classmethod
+    def of_elf(cls, elf: Path) -> BuildResult:
+        text, data, bss = elf_sizes(elf)
+        return cls(artifact=elf, host=False, text=text, data=data, bss=bss)
+
     @property
     def flash_bytes(self) -> int:
         return self.text + self.data
@@ -120,9 +125,7 @@ def build(project: Project, *, host: bool = False, sanitize: bool = False, kerne
     _run(["cmake", "--build", str(bdir), "-j", str(jobs)], "cmake build")
     if host:
         return BuildResult(artifact=bdir / project.host_exe().name, host=True)
-    elf = bdir / project.elf().name
-    text, data, bss = elf_sizes(elf)
-    return BuildResult(artifact=elf, host=False, text=text, data=data, bss=bss)
+    return BuildResult.of_elf(bdir / project.elf().name)
 
 
 def _drop_stale_cache(bdir: Path, source: Path) -> None:

@@ -225,7 +225,7 @@ def cmd_build(args) -> int:
 
 def cmd_run(args) -> int:
     from . import runner
-    from .build import Project, build, elf_sizes
+    from .build import BuildResult, Project, build
 
     project = Project.load(args.project)
     graph = project.graph()
@@ -240,8 +240,8 @@ def cmd_run(args) -> int:
         res = build(project)
         sizes = (res.flash_bytes, res.ram_bytes)
     elif project.elf().is_file():
-        t, d, b = elf_sizes(project.elf())
-        sizes = (t + d, d + b)
+        res = BuildResult.of_elf(project.elf())
+        sizes = (res.flash_bytes, res.ram_bytes)
     if args.outputs:  # fail now, not after the whole run
         out_dir = Path(args.outputs).resolve().parent
         try:

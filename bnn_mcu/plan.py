@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import protocol
 from .bitpack import words_for
 from .errors import PlanError
 from .ir import IntConv, IntGraph, activation_bytes
@@ -23,7 +24,6 @@ from .ir import IntConv, IntGraph, activation_bytes
 # Measured on mps2-an386 with -O2 (text of runtime + protocol + platform + newlib-nano); see README.
 RUNTIME_FLASH_ALLOWANCE = 12 * 1024
 RUNTIME_RAM_ALLOWANCE = 1024
-FRAME_OVERHEAD = 16  # type, seq, CRC and COBS overhead margin per buffer
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class MemoryPlan:
     threshold_bytes: int
     table_bytes: int
     max_payload: int
+    serial_bytes: int
     flash_estimate: int
     ram_estimate: int
 
@@ -48,7 +49,7 @@ class MemoryPlan:
         return {
             "arena_bytes": self.arena_bytes, "weight_bytes": self.weight_bytes,
             "threshold_bytes": self.threshold_bytes, "table_bytes": self.table_bytes,
-            "max_payload": self.max_payload, "flash_estimate": self.flash_estimate,
+            "max_payload": self.max_payload, "serial_bytes": self.serial_bytes, "flash_estimate": self.flash_estimate,
             "ram_estimate": self.ram_estimate,
         }
 
@@ -58,12 +59,16 @@ def _align(n: int, a: int = 4) -> int:
 
 
 def max_payload(graph: IntGraph) -> int:
-    """Largest frame payload either side sends (docs/PROTOCOL.md): input, RESULT or PROFILE_RESULT."""
-    n_layers = len(graph.layers)
-    result = 8 + 4 * graph.output_count
-    profile = 10 + 4 * n_layers + 4 * graph.output_count
-    info = 64 + 255
-    return max(graph.input_bytes, result, profile, info)
+    """Largest frame payload either side sends (docs/PROTOCOL.md), as the firmware's main.c computes it;
+    the board name (at most 255 bytes) is not known here, so INFO is sized for the longest."""
+    return protocol.max_payload_for(graph.input_bytes, graph.output_count, len(graph.layers), 255)
+
+
+def serial_buffer_bytes(graph: IntGraph) -> int:
+    """Static RAM of the app's protocol buffers (firmware/app/main.c): the receive buffer, the 255-byte
+    COBS transmit block, and the outputs and per-layer counts of one reply."""
+    return (max_payload(graph) + protocol.FRAME_OVERHEAD + 255 + 4 * graph.output_count
+            + 4 * len(graph.layers))
 
 
 def make_plan(graph: IntGraph, *, stack_bytes: int = 0) -> MemoryPlan:
@@ -89,9 +94,10 @@ def make_plan(graph: IntGraph, *, stack_bytes: int = 0) -> MemoryPlan:
     payload = max_payload(graph)
     arena = region[0] + region[1]
     flash = weight_bytes + threshold_bytes + table_bytes + RUNTIME_FLASH_ALLOWANCE
-    ram = arena + 2 * (payload + FRAME_OVERHEAD) + stack_bytes + RUNTIME_RAM_ALLOWANCE
+    ram = arena + serial_buffer_bytes(graph) + stack_bytes + RUNTIME_RAM_ALLOWANCE
     return MemoryPlan(buffers=tuple(buffers), arena_bytes=arena, weight_bytes=weight_bytes,
                       threshold_bytes=threshold_bytes, table_bytes=table_bytes, max_payload=payload,
+                      serial_bytes=serial_buffer_bytes(graph),
                       flash_estimate=flash, ram_estimate=ram)
 
 
@@ -106,7 +112,7 @@ def check_fits(plan: MemoryPlan, board) -> None:
     if plan.ram_estimate > board.ram_size:
         problems.append(
             f"RAM: needs ~{plan.ram_estimate:,} bytes (activation arena {plan.arena_bytes:,}, serial "
-            f"buffers {2 * (plan.max_payload + FRAME_OVERHEAD):,}, stack {board.stack_size:,}) but "
+            f"buffers {plan.serial_bytes:,}, stack {board.stack_size:,}) but "
             f"{board.name} has {board.ram_size:,}")
     if problems:
         raise PlanError(f"the model does not fit board '{board.name}': " + "; ".join(problems),

@@ -160,10 +160,13 @@ def stack_usage(link) -> tuple[int | None, int | None]:
 
 def ticks_to_unit(info, board) -> tuple[str, float]:
     """(unit, factor): multiply raw counter ticks by factor to get the unit."""
-    kind = int(info.counter_kind)
-    if kind == 1 and board.qemu is not None and board.qemu.icount_shift is not None and info.counter_hz:
+    from .protocol import CounterKind
+
+    kind = info.counter_kind
+    emulated = board.qemu is not None and board.qemu.icount_shift is not None
+    if kind == CounterKind.INSTRUCTIONS and emulated and info.counter_hz:
         return "instructions", 1e9 / (info.counter_hz * 2 ** board.qemu.icount_shift)
-    if kind == 2:
+    if kind == CounterKind.CYCLES:
         return "cycles", 1.0
     return "none", 0.0
 
