@@ -15,7 +15,7 @@ Behaviour, in one place:
 * On a transport ERROR from the target (BAD_CRC, TOO_LONG, BAD_COBS, SHORT), a malformed reply or a
   timeout: send a lone 0x00, retry once with a new seq, then raise :class:`LinkError` saying what
   happened. ERRORs about a well-received request (BAD_LENGTH, UNKNOWN_TYPE, MODEL_FAILED) raise
-  :class:`TargetError` at once: a retry would get the same answer.
+  :class:`TargetReplyError` at once: a retry would get the same answer.
 * ``hello()`` retries more (QEMU may drop or stall the first bytes): never synchronise on a banner.
 """
 
@@ -70,7 +70,7 @@ class LinkError(errors.TargetError):
     """The target did not answer a request correctly (timeout, repeated bad frames, link lost)."""
 
 
-class TargetError(LinkError):
+class TargetReplyError(LinkError):
     """The target answered a request with ERROR."""
 
     def __init__(self, message: str, code: ErrorCode | int, detail: int):
@@ -382,7 +382,7 @@ class Link:
                 err = self._unpack(Error, frame)
                 problem = f"target answered ERROR {err.name} (detail {err.detail})"
                 if err.code not in TRANSPORT_ERRORS:  # the request arrived intact: final answer
-                    raise TargetError(f"{msg_type.name} seq {seq}: {problem}", err.code, err.detail)
+                    raise TargetReplyError(f"{msg_type.name} seq {seq}: {problem}", err.code, err.detail)
             else:
                 self.last_round_trip = time.monotonic() - start
                 if attempt:
@@ -427,6 +427,6 @@ __all__ = [
     "Link",
     "LinkError",
     "PipeTransport",
-    "TargetError",
+    "TargetReplyError",
     "open_link",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bnn_mcu import protocol as P
-from bnn_mcu.link import Link, LinkError, PipeTransport, TargetError, open_link
+from bnn_mcu.link import Link, LinkError, PipeTransport, TargetReplyError, open_link
 
 ROOT = Path(__file__).resolve().parent.parent
 FW = ROOT / "firmware"
@@ -206,8 +206,8 @@ def test_wrong_length_infer_gets_bad_length(target):
         expect_error(frame, P.ErrorCode.BAD_LENGTH, detail=n, seq=50)
         frame = raw_request(link, b"\x00" + P.encode_frame(P.MsgType.PROFILE, 51, bytes(n)))
         expect_error(frame, P.ErrorCode.BAD_LENGTH, detail=n, seq=51)
-    # Through Link before hello: the target's ERROR becomes a TargetError, at once (no retry).
-    with pytest.raises(TargetError) as exc:
+    # Through Link before hello: the target's ERROR becomes a TargetReplyError, at once (no retry).
+    with pytest.raises(TargetReplyError) as exc:
         link.infer(bytes(IN_BYTES - 1))
     assert exc.value.code == P.ErrorCode.BAD_LENGTH and exc.value.detail == IN_BYTES - 1
     # After hello Link knows input_bytes and refuses locally.
@@ -231,7 +231,7 @@ def test_unknown_type(target, msg_type):
 
 
 def test_model_failure_is_reported(target):
-    with pytest.raises(TargetError) as exc:
+    with pytest.raises(TargetReplyError) as exc:
         target.link.infer(FAIL_INPUT)
     assert exc.value.code == P.ErrorCode.MODEL_FAILED and exc.value.detail == 3  # BNN_ERR_ARENA
     assert "MODEL_FAILED" in str(exc.value)
@@ -322,7 +322,7 @@ def test_link_gives_up_with_clear_error(target):
         link.infer(bytes(IN_BYTES))
     msg = str(exc.value)
     assert "INFER failed after 2 attempts" in msg and "BAD_CRC" in msg, msg
-    assert not isinstance(exc.value, TargetError)
+    assert not isinstance(exc.value, TargetReplyError)
 
 
 def test_stale_replies_with_old_seq_are_dropped(target):
