@@ -215,7 +215,8 @@ def _as_hwc(shape: tuple[int, ...], what: str) -> Shape3:
 def _quantizer_name(q) -> str | None:
     if q is None:
         return None
-    return type(q).__name__ if not callable(q) or hasattr(q, "get_config") else getattr(q, "__name__", str(q))
+    # Larq quantizer objects are named by their class (SteSign), plain functions by __name__ (ste_sign).
+    return getattr(q, "__name__", None) or type(q).__name__
 
 
 def _check_sign(q, where: str, which: str, allow_none: bool) -> bool:
