@@ -1,4 +1,4 @@
-"""Packaging hook: ship firmware/ and boards/ inside the wheel as bnn_mcu/_data/.
+"""Packaging hook: ship firmware/, boards/ and templates/ inside the wheel as bnn_mcu/_data/.
 
 Everything else is in pyproject.toml. In a source checkout (and an editable install) bnn_mcu uses
 the top-level directories directly; see bnn_mcu/resources.py.
@@ -11,7 +11,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-DATA_DIRS = ("firmware", "boards")
+DATA_DIRS = ("firmware", "boards", "templates")
 
 
 class BuildPyWithData(build_py):

@@ -136,14 +136,9 @@ def load_board(name_or_path: str | Path) -> Board:
 
 def render_linker_script(board: Board) -> str:
     """The GNU ld script for ``board``, rendered from ``templates/linker.ld.j2``."""
-    import jinja2
+    from .templating import render
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(resources.templates_dir())),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    return env.get_template("linker.ld.j2").render(**board.linker_context())
+    return render("linker.ld.j2", board.linker_context())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Codegen: render the integer graph into a self-contained CMake firmware project.
 
-Small helpers here turn arrays into C initialisers; Jinja2 templates (``bnn_mcu/templates``) emit the
+Small helpers here turn arrays into C initialisers; Jinja2 templates (``templates/``) emit the
 code. The runtime (``firmware/``) is copied into the project so a user's build never depends on this
 checkout. Output is deterministic: the same model and options give byte-identical files.
 
@@ -19,20 +19,20 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
-from . import __version__, ir, layouts
+from . import __version__, ir, layouts, manifest
 from .bitpack import pack_bits
 from .errors import UnsupportedModelError, UsageError
 from .ir import IntConv, IntGraph, IntMaxPool
 from .plan import MemoryPlan
 from .resources import firmware_dir
+from .templating import render
+from .untrusted import c_string, inline, untrusted
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +62,6 @@ THRESHOLD_NOTES = {
 RUNTIME_PARTS = ("include", "src", "app", "cmake")
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("bnn_mcu", "templates"),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-
-
 def c_array(values, fmt: str, per_line: int) -> str:
     items = [fmt.format(v) for v in values]
     lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
@@ -90,11 +80,6 @@ def c_ints(values: np.ndarray) -> str:
 def c_doubles(values: np.ndarray) -> str:
     """Exact double literals (C99 hex floats), so the target sees the host's very bits."""
     return c_array([float(v).hex() for v in np.asarray(values, np.float64).ravel()], "{}", 3)
-
-
-def c_identifier(name: str) -> str:
-    s = re.sub(r"[^0-9A-Za-z_]", "_", name)
-    return s if s and not s[0].isdigit() else f"m_{s}"
 
 
 def _dims(layer) -> dict:
@@ -118,7 +103,8 @@ def _dims(layer) -> dict:
 
 def _layer_context(i: int, layer, plan: MemoryPlan, kernels: str) -> dict:
     buf = plan.buffers[i]
-    ctx = {"name": layer.name, "sources": ", ".join(layer.source_layers), "dims": _dims(layer),
+    ctx = {"name": untrusted(layer.name), "sources": untrusted(", ".join(layer.source_layers)),
+           "dims": _dims(layer),
                "in_offset": "BNN_BUFFER_INPUT" if buf.in_offset is None else f"{buf.in_offset}u",
                "out_offset": buf.out_offset, "weights": None, "thresholds": None, "or_mask": None,
                "shape_note": f"{tuple(layer.in_shape)} -> {tuple(layer.out_shape)}"}
@@ -152,7 +138,7 @@ def _parameter_blocks(layer: IntConv, kernels: str) -> list[dict]:
             if kernels in by_layout[lay]:
                 others = [k for k in layouts.KERNEL_SETS if k not in by_layout[lay]]
                 raise UnsupportedModelError(exc.message, hint=f"convert with --kernels {others[0]}") from exc
-            blocks.append({"layout": lay, "cond": cond, "error": exc.message.replace('"', "'")})
+            blocks.append({"layout": lay, "cond": cond, "error": c_string(exc.message)})
             continue
         words = layouts.weight_words(layer, lay)
         block = {"layout": lay, "weights": c_words(words), "weights_len": words.size, "cond": cond}
@@ -164,6 +150,23 @@ def _parameter_blocks(layer: IntConv, kernels: str) -> list[dict]:
     return blocks
 
 
+def _check_user_changes(outdir: Path, project_file: Path, force: bool) -> None:
+    try:
+        recorded = json.loads(project_file.read_text()).get("generated_files")
+    except (OSError, ValueError, AttributeError):
+        recorded = None
+    changes = manifest.user_changes(outdir, recorded)
+    if not changes:
+        return
+    listing = "\n  ".join(changes[:12]) + (f"\n  ... and {len(changes) - 12} more" if len(changes) > 12 else "")
+    if force:
+        log.warning("--force: overwriting %d changed file(s) in %s:\n  %s", len(changes), outdir, listing)
+        return
+    raise UsageError(f"{outdir} holds files changed since it was converted; converting again would "
+                     f"overwrite them:\n  {listing}",
+                     hint="copy your changes elsewhere, convert into another directory, or pass --force")
+
+
 @dataclass(frozen=True)
 class GeneratedProject:
     outdir: Path
@@ -171,25 +174,37 @@ class GeneratedProject:
     files: tuple[str, ...]
 
 
+def check_project_path(path: Path) -> None:
+    """CMake splits unquoted arguments at ';' (a list separator), so such a path cannot be built."""
+    full = str(Path(path).resolve())
+    bad = sorted({ch for ch in full if ch == ";" or ord(ch) < 0x20 or ord(ch) == 0x7F})
+    if bad:
+        raise UsageError(f"project path {inline(full)} contains {', '.join(repr(c) for c in bad)}, which CMake "
+                         "cannot handle in paths", hint="choose a directory without ';' or control characters")
+
+
 def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, *, source: str,
-                  kernels: str = "ref", extra_meta: dict | None = None) -> GeneratedProject:
-    """Render every file of the firmware project into ``outdir`` (created or refreshed)."""
+                  kernels: str = "ref", extra_meta: dict | None = None, force: bool = False) -> GeneratedProject:
+    """Render every file of the firmware project into ``outdir`` (created, or refreshed when the user
+    has not changed any file convert owns; ``force`` overwrites those too)."""
     outdir = Path(outdir)
+    check_project_path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise UsageError(f"output path {outdir} exists and is not a directory")
     existing = outdir / PROJECT_FILE
     if outdir.exists() and any(outdir.iterdir()) and not existing.exists():
         raise UsageError(f"output directory {outdir} is not empty and is not a bnn-mcu project; "
                          "refusing to write into it")
+    if existing.exists():
+        _check_user_changes(outdir, existing, force)
     fw = firmware_dir()
     sets = layouts.available_sets(fw / "src")
     if kernels not in sets:
         raise UsageError(f"unknown kernel set '{kernels}'; available: {', '.join(sets)}")
     digest = ir.model_hash(graph)
     last = graph.layers[-1]
-    env = _env()
     ctx = {
-        "version": __version__, "model_name": graph.name, "c_name": c_identifier(graph.name), "source": source,
+        "version": __version__, "model_name": untrusted(graph.name), "source": untrusted(source),
         "hash": digest, "hash_bytes": ", ".join(f"0x{b:02x}" for b in bytes.fromhex(digest)[:16]),
         "board": board, "input_range": graph.input_range, "input_shape": graph.input_shape,
         "input_bytes": graph.input_bytes, "output_count": graph.output_count,
@@ -201,10 +216,10 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "model").mkdir(exist_ok=True)
     rendered = {
-        "CMakeLists.txt": env.get_template("CMakeLists.txt.j2").render(ctx),
-        "model/bnn_model_config.h": env.get_template("bnn_model_config.h.j2").render(ctx),
-        "model/bnn_model_data.c": env.get_template("bnn_model_data.c.j2").render(ctx),
-        "linker.ld": env.get_template("linker.ld.j2").render(board.linker_context()),
+        "CMakeLists.txt": render("CMakeLists.txt.j2", ctx),
+        "model/bnn_model_config.h": render("bnn_model_config.h.j2", ctx),
+        "model/bnn_model_data.c": render("bnn_model_data.c.j2", ctx),
+        "linker.ld": render("linker.ld.j2", board.linker_context()),
     }
     for rel, text in rendered.items():
         (outdir / rel).write_text(text)
@@ -232,6 +247,7 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
         ],
         **(extra_meta or {}),
     }
+    meta["generated_files"] = manifest.digests(outdir)
     (outdir / PROJECT_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     files = sorted(str(p.relative_to(outdir)) for p in outdir.rglob("*")
                    if p.is_file() and not str(p.relative_to(outdir)).startswith("build"))

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelLoadError, UnsupportedModelError, UsageError
+from .errors import ModelLoadError, UnsupportedModelError
 from .ir import BatchNorm, Conv, FloatGraph, MaxPool, Shape3, Softmax
+from .modelfile import vet
+from .untrusted import inline
 
 log = logging.getLogger(__name__)
 
@@ -75,25 +77,17 @@ def _quiet_stderr():
 def load_model(path: str | os.PathLike):
     """Load a ``.h5``, ``.keras`` or SavedModel directory with Larq's custom objects."""
     p = Path(path)
-    if not p.exists():
-        raise UsageError(f"model file not found: {p}")
-    is_savedmodel = p.is_dir() and (p / "saved_model.pb").exists()
-    if p.is_dir() and not is_savedmodel:
-        raise ModelLoadError(f"{p} is a directory but not a SavedModel (no saved_model.pb in it)")
-    if p.is_file() and p.suffix.lower() not in (".h5", ".hdf5", ".keras"):
-        raise ModelLoadError(
-            f"{p}: unknown model format '{p.suffix}'; expected a .h5/.hdf5 or .keras file or a "
-            "SavedModel directory"
-        )
+    vet(p)  # before Keras deserializes anything: a model file is data, never code (bnn_mcu/modelfile.py)
     _tf, keras = import_tf()
 
     try:
         with _quiet_stderr():
-            model = keras.models.load_model(str(p), compile=False)
+            # safe_mode applies to the .keras format only; vet() above covers .h5 and SavedModel too.
+            model = keras.models.load_model(str(p), compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for bad files; all mean "not a usable model"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelLoadError(
-            f"could not load {p} as a Keras/Larq model: {first}",
+            f"could not load {p} as a Keras/Larq model: {inline(first)}",
             hint="the file must be a model saved by tf_keras/Larq (model.save)",
         ) from exc
     if not hasattr(model, "layers"):
@@ -111,13 +105,13 @@ def lower(model) -> FloatGraph:
     ignored: list[str] = []
     for layer in layers:
         cls = type(layer).__name__
-        where = f"layer '{layer.name}' ({cls})"
+        where = f"layer '{_name(layer)}' ({cls})"
         if cls in IGNORED_LAYERS:
-            ignored.append(layer.name)
+            ignored.append(_name(layer))
             continue
         if cls == "Flatten":
             flat = True
-            ignored.append(layer.name)
+            ignored.append(_name(layer))
             continue
         if cls in ("QuantConv2D", "QuantDense"):
             conv = _lower_quant(layer, cls, where, shape, flat)
@@ -126,7 +120,7 @@ def lower(model) -> FloatGraph:
             flat = flat and cls == "QuantDense"
             act = _activation_name(layer)
             if act == "softmax":
-                ops.append(Softmax(name=f"{layer.name}/softmax", shape=shape))
+                ops.append(Softmax(name=f"{_name(layer)}/softmax", shape=shape))
             elif act != "linear":
                 raise UnsupportedModelError(
                     f"{where}: activation '{act}' is not supported; quantized layers must be linear "
@@ -144,9 +138,9 @@ def lower(model) -> FloatGraph:
         if cls in ("Activation", "Softmax"):
             act = "softmax" if cls == "Softmax" else _activation_name(layer)
             if act == "linear":
-                ignored.append(layer.name)
+                ignored.append(_name(layer))
             elif act == "softmax":
-                ops.append(Softmax(name=layer.name, shape=shape))
+                ops.append(Softmax(name=_name(layer), shape=shape))
             else:
                 raise UnsupportedModelError(
                     f"{where}: activation '{act}' is not supported; binary networks get their "
@@ -161,7 +155,7 @@ def lower(model) -> FloatGraph:
                 hint=f"supported: {SUPPORTED}",
             )
         raise UnsupportedModelError(f"{where} is not supported", hint=f"supported: {SUPPORTED}")
-    return FloatGraph(name=model.name, input_shape=_as_hwc(keras_in, "model input"),
+    return FloatGraph(name=inline(model.name), input_shape=_as_hwc(keras_in, "model input"),
                       keras_input_shape=keras_in, ops=tuple(ops), ignored=tuple(ignored))
 
 
@@ -171,6 +165,12 @@ def load_graph(path: str | os.PathLike) -> tuple[FloatGraph, object]:
 
 
 # --------------------------------------------------------------------------------------------------
+
+
+def _name(layer) -> str:
+    """A layer's name as the IR, messages and tables carry it: one line, control characters escaped
+    (names come from the model file; generated files encode them again for their own context)."""
+    return inline(layer.name)
 
 
 def _linear_layers(model) -> list:
@@ -183,7 +183,7 @@ def _linear_layers(model) -> list:
         nodes = layer._inbound_nodes
         if len(nodes) != 1:
             raise UnsupportedModelError(
-                f"layer '{layer.name}' is called {len(nodes)} times; only single-chain models "
+                f"layer '{_name(layer)}' is called {len(nodes)} times; only single-chain models "
                 "(Sequential, or functional without branches) are supported"
             )
         inbound = nodes[0].inbound_layers
@@ -191,7 +191,7 @@ def _linear_layers(model) -> list:
         if type(layer).__name__ != "InputLayer":
             if len(inbound) != 1 or (prev is not None and inbound[0] is not prev):
                 raise UnsupportedModelError(
-                    f"layer '{layer.name}' ({type(layer).__name__}) does not simply follow the previous "
+                    f"layer '{_name(layer)}' ({type(layer).__name__}) does not simply follow the previous "
                     "layer; branching models (residual connections, concatenations) are not supported"
                 )
         prev = layer
@@ -268,7 +268,7 @@ def _lower_quant(layer, cls: str, where: str, shape: Shape3, flat: bool) -> Conv
         if kh > h or kw > w:
             raise UnsupportedModelError(f"{where}: kernel {kh}x{kw} is larger than its input {h}x{w}")
         out = ((h - kh) // sh + 1, (w - kw) // sw + 1, o)
-        return Conv(name=layer.name, keras_class=cls, kernel=np.transpose(kernel, (3, 0, 1, 2)),
+        return Conv(name=_name(layer), keras_class=cls, kernel=np.transpose(kernel, (3, 0, 1, 2)),
                     bias=bias, strides=(sh, sw), padding="valid", input_binary=input_binary,
                     in_shape=shape, out_shape=out, is_dense=False)
     # QuantDense
@@ -277,12 +277,12 @@ def _lower_quant(layer, cls: str, where: str, shape: Shape3, flat: bool) -> Conv
         if fan_in != h * w * c:
             raise UnsupportedModelError(f"{where}: kernel expects {fan_in} inputs, the tensor has {h*w*c}")
         k = kernel.reshape(h, w, c, o)  # Keras flattens row-major over (H, W, C): our layout exactly
-        return Conv(name=layer.name, keras_class=cls, kernel=np.transpose(k, (3, 0, 1, 2)), bias=bias,
+        return Conv(name=_name(layer), keras_class=cls, kernel=np.transpose(k, (3, 0, 1, 2)), bias=bias,
                     strides=(1, 1), padding="valid", input_binary=input_binary, in_shape=shape,
                     out_shape=(1, 1, o), is_dense=True)
     # Dense on an unflattened (H, W, C) tensor acts on the channel axis: a 1x1 convolution.
     k = kernel.reshape(1, 1, c, o)
-    return Conv(name=layer.name, keras_class=cls, kernel=np.transpose(k, (3, 0, 1, 2)), bias=bias,
+    return Conv(name=_name(layer), keras_class=cls, kernel=np.transpose(k, (3, 0, 1, 2)), bias=bias,
                 strides=(1, 1), padding="valid", input_binary=input_binary, in_shape=shape,
                 out_shape=(h, w, o), is_dense=False)
 
@@ -297,7 +297,7 @@ def _lower_bn(layer, where: str, shape: Shape3) -> BatchNorm:
     c = shape[2]
     gamma = layer.gamma.numpy() if layer.gamma is not None else np.ones(c, np.float32)
     beta = layer.beta.numpy() if layer.beta is not None else np.zeros(c, np.float32)
-    return BatchNorm(name=layer.name, gamma=np.asarray(gamma, np.float32), beta=np.asarray(beta, np.float32),
+    return BatchNorm(name=_name(layer), gamma=np.asarray(gamma, np.float32), beta=np.asarray(beta, np.float32),
                      mean=np.asarray(layer.moving_mean.numpy(), np.float32),
                      variance=np.asarray(layer.moving_variance.numpy(), np.float32),
                      epsilon=float(layer.epsilon), shape=shape)
@@ -315,4 +315,4 @@ def _lower_pool(layer, where: str, shape: Shape3, flat: bool) -> MaxPool:
     if ph > h or pw > w:
         raise UnsupportedModelError(f"{where}: pool {ph}x{pw} is larger than its input {h}x{w}")
     out = ((h - ph) // sh + 1, (w - pw) // sw + 1, c)
-    return MaxPool(name=layer.name, pool=(ph, pw), strides=(sh, sw), in_shape=shape, out_shape=out)
+    return MaxPool(name=_name(layer), pool=(ph, pw), strides=(sh, sw), in_shape=shape, out_shape=out)

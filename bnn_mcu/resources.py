@@ -1,9 +1,9 @@
 """Where bnn-mcu's data directories live: a source checkout, or the copy packaged into the wheel.
 
 Lookup order for each directory:
-1. the source checkout: ``<repo>/boards`` and ``<repo>/firmware``, recognised by ``<repo>/pyproject.toml``
-   next to them (an editable install always uses the files you are editing);
-2. the packaged copy: ``bnn_mcu/_data/boards`` and ``bnn_mcu/_data/firmware``.
+1. the source checkout: ``<repo>/boards``, ``<repo>/firmware`` and ``<repo>/templates``, recognised by
+   ``<repo>/pyproject.toml`` next to them (an editable install always uses the files you are editing);
+2. the packaged copy: ``bnn_mcu/_data/boards``, ``bnn_mcu/_data/firmware``, ``bnn_mcu/_data/templates``.
 """
 
 from __future__ import annotations
@@ -38,5 +38,5 @@ def firmware_dir() -> Path:
 
 
 def templates_dir() -> Path:
-    """Jinja2 templates shipped inside the package (``bnn_mcu/templates``)."""
-    return _PACKAGE_DIR / "templates"
+    """Jinja2 templates of the generated files (``<repo>/templates``, ``CMakeLists.txt.j2`` and others)."""
+    return _find("templates", "CMakeLists.txt.j2")
