@@ -5,18 +5,27 @@ Target builds go to ``OUTDIR/build/firmware.elf``, host builds to ``OUTDIR/build
 switching sets does not rebuild everything).
 Flash and RAM come from ``arm-none-eabi-size`` (Berkeley format): flash = text + data (the initial
 values of .data live in flash), RAM = data + bss (the arena, buffers and the stack reserve are .bss).
+
+Builds of one build directory are serialised across processes by an exclusive ``flock`` on
+``OUTDIR/.build.lock`` (``.BUILD_DIR_NAME.lock`` next to the build directory; not inside it, which a
+stale cache removes); a second ``build`` or ``run`` says that it waits, and for which pid.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import os
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .codegen import GRAPH_FILE, PROJECT_FILE
+from .codegen import GRAPH_FILE, PROJECT_FILE, check_project_path
 from .errors import BuildError, UsageError
 
 log = logging.getLogger(__name__)
@@ -32,6 +41,7 @@ class Project:
     @classmethod
     def load(cls, path: str | Path) -> Project:
         p = Path(path)
+        check_project_path(p)
         f = p / PROJECT_FILE
         if not f.is_file():
             raise UsageError(f"{p} is not a bnn-mcu project (no {PROJECT_FILE}); create one with "
@@ -113,7 +123,6 @@ def build(project: Project, *, host: bool = False, sanitize: bool = False, kerne
     ``build_dir`` defaults to ``project.build_dir(host)``; the artifact's name stays the same.
     """
     bdir = Path(build_dir) if build_dir is not None else project.build_dir(host)
-    _drop_stale_cache(bdir, project.path)
     args = ["cmake", "-S", str(project.path), "-B", str(bdir), "-DCMAKE_BUILD_TYPE=Release"]
     if host:
         args += ["-DBNN_HOST=ON", f"-DBNN_SANITIZE={'ON' if sanitize else 'OFF'}"]
@@ -121,11 +130,50 @@ def build(project: Project, *, host: bool = False, sanitize: bool = False, kerne
         args.append(f"-DBNN_KERNELS={kernels}")
     if not host and shutil.which("arm-none-eabi-gcc") is None:
         raise BuildError("arm-none-eabi-gcc is not installed", hint="run tools/install_deps.sh")
-    _run(args, "cmake configure")
-    _run(["cmake", "--build", str(bdir), "-j", str(jobs)], "cmake build")
-    if host:
-        return BuildResult(artifact=bdir / project.host_exe().name, host=True)
-    return BuildResult.of_elf(bdir / project.elf().name)
+    what = str(project.path) if bdir == project.build_dir(host) else f"{project.path} in {bdir}"
+    with build_lock(bdir, what):  # two builds of one directory race (make, CMake's cache, the ELF)
+        _drop_stale_cache(bdir, project.path)
+        _run(args, "cmake configure")
+        _run(["cmake", "--build", str(bdir), "-j", str(jobs)], "cmake build")
+        if host:
+            return BuildResult(artifact=bdir / project.host_exe().name, host=True)
+        return BuildResult.of_elf(bdir / project.elf().name)  # the sizes of the ELF this build made
+
+
+def build_lock_path(bdir: Path) -> Path:
+    """The lock file of build directory ``bdir``: ``.NAME.lock`` beside it (``PROJECT/.build.lock``)."""
+    return bdir.parent / f".{bdir.name}.lock"
+
+
+@contextlib.contextmanager
+def build_lock(bdir: Path, what: str) -> Iterator[None]:
+    """Hold the exclusive lock of build directory ``bdir``; if another process holds it, print once
+    on stderr that we wait for it (and its pid, which the holder writes into the file), then block.
+
+    ``flock`` locks belong to the open file: the kernel releases them when the holder exits, however it
+    exits, so a lock is never stale. The file is never deleted (deleting would let two processes lock
+    two different files). The descriptor is close-on-exec: compilers started under the lock do not
+    inherit it.
+    """
+    path = build_lock_path(Path(bdir))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            print(f"waiting for another build of {what} (pid {holder}) ...", file=sys.stderr, flush=True)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # interruptible: Ctrl-C / SIGTERM raise here
+        log.debug("locked %s", path)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _drop_stale_cache(bdir: Path, source: Path) -> None:

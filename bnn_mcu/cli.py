@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
 from . import __version__
 from .errors import BnnError, UsageError
 from .layouts import DEFAULT_KERNELS, KERNEL_SETS
+from .untrusted import terminal
 
 log = logging.getLogger("bnn_mcu")
 
@@ -28,8 +30,9 @@ typical session:
   bnn-mcu build out/mnist                               # cross-compile; prints flash and RAM bytes
   bnn-mcu run out/mnist --inputs digits.npz             # QEMU + serial; every output checked
 
-exit codes: 0 ok, 1 other error, 2 usage, 3 model not loadable, 4 unsupported model,
-            5 does not fit the board, 6 build failed, 7 target/link failure, 8 target != reference
+exit codes: 0 ok, 1 internal error (a bug), 2 usage, 3 model not loadable, 4 unsupported model,
+            5 does not fit the board, 6 build failed, 7 target/link failure, 8 target != reference,
+            9 a result file could not be written, 130/143/129 interrupted by SIGINT/SIGTERM/SIGHUP
 """
 
 
@@ -72,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernels", default=DEFAULT_KERNELS,
                    help=f"kernel set compiled into the firmware: {' or '.join(KERNEL_SETS)} (default: "
                    f"{DEFAULT_KERNELS}; ref = the scalar reference kernels)")
+    p.add_argument("--force", action="store_true",
+                   help="converting into an existing project refuses to overwrite files you changed there "
+                   "(it names them); --force overwrites them")
     _add_common(p)
 
     p = sub.add_parser(
@@ -158,14 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _status(text: str) -> None:
     """A progress line for people: on stderr, only when it is a terminal (scripts see nothing)."""
     if sys.stderr.isatty():
-        print(text, file=sys.stderr, flush=True)
+        print(terminal(text), file=sys.stderr, flush=True)
 
 
 def _emit(args, obj: dict, text: str) -> None:
     if args.json:
         print(json.dumps(obj, indent=2, sort_keys=True, default=str))
     else:
-        print(text)
+        print(terminal(text))  # layer and model names come from the model file
 
 
 def _load_board(name: str):
@@ -187,11 +193,12 @@ def cmd_convert(args) -> int:
     from . import codegen, plan
 
     board = _load_board(args.board)
+    codegen.check_project_path(Path(args.out))  # before TensorFlow starts
     _status(f"loading {args.model} (TensorFlow takes a few seconds to start)...")
     _fg, graph, mplan = _convert_graph(args.model, args.input_range, board)
     plan.check_fits(mplan, board)
     gen = codegen.write_project(graph, mplan, board, args.out, source=Path(args.model).name,
-                                kernels=args.kernels)
+                                kernels=args.kernels, force=args.force)
     obj = {"project": str(gen.outdir), "model_hash": gen.model_hash, "board": board.name,
            "input_range": list(graph.input_range), "layers": len(graph.layers),
            "binary_macs": int(sum(l.macs for l in graph.layers)), "plan": mplan.as_dict(),
@@ -224,16 +231,24 @@ def cmd_build(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from . import runner
+    from . import fileio, modelfile, runner
     from .build import BuildResult, Project, build
+    from .errors import OutputWriteError
 
+    # Everything the user named is checked before TensorFlow loads, the build runs or QEMU boots.
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout}")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
     project = Project.load(args.project)
     graph = project.graph()
     x, y = runner.load_inputs(args.inputs, graph)
     if args.limit is not None:
-        if args.limit < 1:
-            raise UsageError("--limit must be at least 1")
         x, y = x[: args.limit], (None if y is None else y[: args.limit])
+    if args.outputs:
+        fileio.check_writable(args.outputs, "--outputs")
+    if args.keras:
+        modelfile.vet(args.keras)
     sizes = None
     if not args.port and not args.no_build:
         _status(f"building {project.path} (incremental)...")
@@ -242,23 +257,19 @@ def cmd_run(args) -> int:
     elif project.elf().is_file():
         res = BuildResult.of_elf(project.elf())
         sizes = (res.flash_bytes, res.ram_bytes)
-    if args.outputs:  # fail now, not after the whole run
-        out_dir = Path(args.outputs).resolve().parent
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"cannot write --outputs {args.outputs}: {exc}") from exc
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
     summary, arrays = runner.run(project, x, y, port=args.port, baudrate=args.baud,
                                  keras_model=args.keras, timeout=args.timeout)
     if sizes:
         summary.flash_bytes, summary.ram_bytes = sizes
+    write_error = None
     if args.outputs:
-        import numpy as np
-
-        np.savez(args.outputs, **arrays)
+        try:
+            fileio.write_npz(args.outputs, arrays)
+        except OutputWriteError as exc:
+            write_error = exc  # the summary is still printed below: the run's verdict is not lost
     _emit(args, summary.as_dict(), _run_text(summary))
+    if write_error is not None:
+        raise write_error
     runner.check(summary)
     return 0
 
@@ -365,6 +376,11 @@ VERBS = {"convert": cmd_convert, "build": cmd_build, "run": cmd_run, "bench": cm
          "inspect": cmd_inspect, "boards": cmd_boards}
 
 
+class _TerminalFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal(super().format(record))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -372,27 +388,36 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     verbose = getattr(args, "verbose", 0)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_TerminalFormatter("%(levelname)s %(name)s: %(message)s"))  # logs quote model strings
     logging.basicConfig(level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+                        handlers=[handler])
+    from .signals import Terminated, terminate_as_interrupt
+
     try:
-        return VERBS[args.verb](args)
+        with terminate_as_interrupt():  # SIGTERM/SIGHUP unwind like Ctrl-C: QEMU is killed, locks released
+            return VERBS[args.verb](args)
     except BnnError as exc:
         if verbose:
             log.exception("details")
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(terminal(f"error: {exc.message}"), file=sys.stderr)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(terminal(f"hint: {exc.hint}"), file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # e.g. piped into `head`: not an error of ours
         sys.stderr.close()
         return 0
+    except Terminated as exc:  # before KeyboardInterrupt, its base class
+        print(exc.description, file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: say so, show the traceback only with -v
         if verbose:
             raise
-        print(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)", file=sys.stderr)
+        print(terminal(f"internal error: {type(exc).__name__}: {exc} (run with -v for the traceback)"),
+              file=sys.stderr)
         return 1
 
 

@@ -59,3 +59,10 @@ class MismatchError(BnnError):
     """The target computed something different from the reference (the one failure that matters)."""
 
     exit_code = 8
+
+
+class OutputWriteError(BnnError):
+    """A result file could not be written (disk full, size limit, permissions); nothing half-written
+    is left behind."""
+
+    exit_code = 9

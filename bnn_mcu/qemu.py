@@ -16,19 +16,34 @@ discards input that already arrived: synchronise by sending a request, never on 
 The QEMU child is always killed when the context exits, on every path: a QEMU waiting in accept()
 would otherwise wait forever. QEMU's stderr (including the guest's semihosting console, e.g. the
 fault report) is collected in ``.stderr_text``.
+
+QEMU also dies with its parent when no context can exit (SIGKILL, or a signal nobody handles; the CLI
+turns SIGTERM and SIGHUP into an unwinding exception, see :mod:`bnn_mcu.signals`). It runs in its own
+session (so a terminal's Ctrl-C reaches only us and we report it), hence no signal reaches it through
+its process group: on Linux the child sets ``PR_SET_PDEATHSIG(SIGKILL)`` between fork and exec.
+The kernel sends that signal when the *thread* that forked the child exits, not the process, so a
+QEMU started from a thread that ends before it is closed would be killed early. Qemu therefore forks
+from the main thread when started there (it lives as long as the process) and otherwise from one
+long-lived "qemu-spawner" thread. Elsewhere than Linux there is no such guarantee (and nothing here
+was tested there).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import ctypes
+import functools
 import logging
 import os
+import queue
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +64,77 @@ _PTY_RE = re.compile(r"char device redirected to (/dev/\S+)")
 
 class QemuError(TargetError):
     """qemu-system-arm is missing, failed to start, or did not exit in time. Includes QEMU's stderr."""
+
+
+# --------------------------------------------------------------------------------------------------
+# QEMU dies with its parent
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """libc's prctl(), resolved once in the parent (the forked child must not dlopen), or None."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl
+
+
+def _die_with_parent_preexec() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGKILL when the forking thread exits (Linux)."""
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+    sigkill = int(signal.SIGKILL)
+
+    def preexec() -> None:  # runs in the child between fork and exec: keep it minimal
+        prctl(_PR_SET_PDEATHSIG, sigkill, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl(): nobody would kill us later
+            os.kill(os.getpid(), sigkill)
+
+    return preexec
+
+
+_spawn_requests: queue.SimpleQueue | None = None
+_spawner_lock = threading.Lock()
+
+
+def _serve_spawns(requests: queue.SimpleQueue) -> None:
+    while True:
+        fn, future = requests.get()
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # handed to the caller
+            future.set_exception(exc)
+
+
+def _popen(cmd: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
+    """``subprocess.Popen`` forked from a thread that lives as long as the process (see the module doc):
+    the calling thread if it is the main thread, else a daemon "qemu-spawner" thread (a daemon: it is
+    not stopped, not even at interpreter exit, while other threads may still use their QEMU)."""
+    preexec = _die_with_parent_preexec()
+
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(cmd, preexec_fn=preexec, **kwargs)  # type: ignore[call-overload]
+
+    if preexec is None or threading.current_thread() is threading.main_thread():
+        return spawn()
+    global _spawn_requests
+    with _spawner_lock:
+        if _spawn_requests is None:
+            _spawn_requests = queue.SimpleQueue()
+            threading.Thread(target=_serve_spawns, args=(_spawn_requests,), name="qemu-spawner",
+                             daemon=True).start()
+    future: concurrent.futures.Future[subprocess.Popen[bytes]] = concurrent.futures.Future()
+    _spawn_requests.put((spawn, future))
+    return future.result()
 
 
 class Qemu:
@@ -156,7 +242,7 @@ class Qemu:
         log.debug("starting: %s", " ".join(cmd))
         self.started_at = time.monotonic()
         try:
-            self._proc = subprocess.Popen(
+            self._proc = _popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,

@@ -60,19 +60,35 @@ class RunSummary:
 
 
 def load_inputs(path: str | Path, graph) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read ``x`` (float inputs as the Keras model takes them) and optional ``y`` labels."""
+    """Read ``x`` (float inputs as the Keras model takes them) and optional ``y`` labels.
+
+    An ``.npz`` archive with ``x`` (and ``y``), or an ``.npy`` file holding ``x`` alone. Everything a user can get wrong
+    is a :class:`UsageError` that says what was found and what is expected.
+    """
     p = Path(path)
     if not p.is_file():
-        raise UsageError(f"inputs file not found: {p}")
+        raise UsageError(f"inputs file not found: {p}" if not p.exists() else f"--inputs {p} is not a file")
+    expect = (f"x of shape (N, {', '.join(map(str, graph.keras_input_shape))}), real numbers; "
+              "optional y of N integer class labels")
     try:
-        with np.load(p, allow_pickle=False) as z:
-            if "x" not in z.files:
-                raise UsageError(f"{p} has no array 'x' (found: {', '.join(z.files) or 'nothing'}); "
-                                 "save inputs with np.savez(path, x=inputs, y=labels)")
-            x = z["x"]
-            y = z["y"] if "y" in z.files else None
-    except (ValueError, OSError) as exc:
-        raise UsageError(f"cannot read {p} as an .npz file: {exc}") from exc
+        data = np.load(p, allow_pickle=False)
+        if isinstance(data, np.ndarray):  # a .npy file: x alone
+            x, y = data, None
+        else:
+            with data as z:
+                if "x" not in z.files:
+                    raise UsageError(f"{p} has no array 'x' (found: {', '.join(z.files) or 'nothing'}); "
+                                     "save inputs with np.savez(path, x=inputs, y=labels)")
+                x = z["x"]
+                y = z["y"] if "y" in z.files else None
+    except UsageError:
+        raise
+    except Exception as exc:  # numpy raises ValueError, OSError, EOFError, BadZipFile... for bad files
+        raise UsageError(f"cannot read {p} as .npz/.npy inputs ({type(exc).__name__}: {exc})",
+                         hint=f"expected {expect}") from exc
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)) \
+            or np.issubdtype(x.dtype, np.bool_):
+        raise UsageError(f"{p}: x has dtype {x.dtype}; expected real numbers", hint=f"expected {expect}")
     n = x.shape[0] if x.ndim else 0
     per = graph.input_bytes
     if n == 0 or x.size != n * per:
@@ -81,9 +97,23 @@ def load_inputs(path: str | Path, graph) -> tuple[np.ndarray, np.ndarray | None]
     bad = int(np.size(x) - np.count_nonzero(np.isfinite(x))) if np.issubdtype(x.dtype, np.floating) else 0
     if bad:
         raise UsageError(f"{p}: x holds {bad} non-finite values (NaN or inf)")
-    if y is not None and y.shape[0] != n:
-        raise UsageError(f"{p}: y has {y.shape[0]} labels for {n} inputs")
-    return x.reshape(n, per), (None if y is None else y.reshape(n).astype(np.int64))
+    return x.reshape(n, per), (None if y is None else _labels(y, n, p, expect))
+
+
+def _labels(y: np.ndarray, n: int, p: Path, expect: str) -> np.ndarray:
+    """y as N int64 class labels; one-hot rows, strings, NaN or fractions are refused by name."""
+    if y.ndim == 2 and y.shape[0] == n and y.shape[1] > 1:
+        raise UsageError(f"{p}: y has shape {y.shape}, which looks one-hot; give class indices",
+                         hint="y = np.argmax(y_onehot, axis=1)")
+    if y.ndim != 1 or y.shape[0] != n:
+        raise UsageError(f"{p}: y has shape {y.shape} for {n} inputs; expected ({n},)", hint=f"expected {expect}")
+    if np.issubdtype(y.dtype, np.integer):
+        return y.astype(np.int64)
+    if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.rint(y)):
+        return y.astype(np.int64)
+    raise UsageError(f"{p}: y has dtype {y.dtype}" + (" with NaN, inf or fractional values"
+                     if np.issubdtype(y.dtype, np.floating) else "") + "; expected integer class labels",
+                     hint=f"expected {expect}")
 
 
 def quantize(x: np.ndarray, graph) -> np.ndarray:

@@ -39,6 +39,15 @@ def toy_project(tmp_path_factory, toy_h5) -> Path:
 
 
 @pytest.fixture(scope="session")
+def toy_built(toy_project) -> Path:
+    """toy_project cross-compiled (build/firmware.elf)."""
+    from bnn_mcu.cli import main
+
+    assert main(["build", str(toy_project)]) == 0
+    return toy_project
+
+
+@pytest.fixture(scope="session")
 def toy_inputs(tmp_path_factory) -> Path:
     rng = np.random.default_rng(7)
     path = tmp_path_factory.mktemp("inputs") / "toy_inputs.npz"
