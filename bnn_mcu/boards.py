@@ -45,7 +45,21 @@ __all__ = [
 COUNTER_KINDS: Mapping[str, int] = MappingProxyType({k.name.lower(): int(k) for k in CounterKind})
 
 #: Defines this module derives from other fields; a board file must not set them itself.
-DERIVED_DEFINES = ("BNN_CLOCK_HZ", "BNN_COUNTER_KIND")
+DERIVED_DEFINES = ("BNN_CLOCK_HZ", "BNN_COUNTER_KIND", "BNN_NUM_IRQS", "BNN_SEMIHOSTING", "BNN_CACHES",
+                   "BNN_UART_BAUD", "BNN_COUNTER_SRC_PLATFORM", "BNN_COUNTER_SRC_SYSTICK", "BNN_COUNTER_SRC_DWT",
+                   "BNN_COUNTER_SRC_NONE")
+
+#: Shared Cortex-M code (firmware/platform/cortex_m/) that every target build compiles with its platform.
+CORE_PLATFORM = "cortex_m"
+
+#: The board file inside a converted project (see :meth:`Board.project_files`).
+PROJECT_BOARD_FILE = "board.yaml"
+
+#: Baud rate of a board file without a ``serial:`` block (the QEMU boards, where it does not matter).
+DEFAULT_BAUD = 115200
+
+_NO_DWT = ("cortex-m0", "cortex-m0plus")
+_HAS_CACHES = ("cortex-m7", "cortex-m7f", "cortex-m55")
 
 
 class BoardError(UsageError):
@@ -59,6 +73,24 @@ class QemuSpec:
     machine: str
     icount_shift: int
     extra_args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SerialSpec:
+    """The board's UART as the host sees it: baud rate, wiring (for people) and the USB IDs of the
+    debugger's virtual COM port (``run --port auto``)."""
+
+    baud: int = DEFAULT_BAUD
+    wiring: str = ""
+    usb_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    """How ``bnn-mcu flash`` programs the board: a pyOCD target type, OpenOCD scripts as a fallback."""
+
+    pyocd_target: str
+    openocd_config: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,11 +112,30 @@ class Board:
     defines: Mapping[str, str | int] = field(hash=False)
     qemu: QemuSpec | None = None
     path: Path | None = field(default=None, compare=False)
+    counter_source: str = "platform"
+    irqs: int = 32
+    caches: bool = False
+    serial: SerialSpec = SerialSpec()
+    probe: ProbeSpec | None = None
+    #: (part, flash bytes, RAM bytes, reference) from the board file's ``datasheet:`` block, if any.
+    datasheet: tuple[str, int, int, str] | None = None
+    #: The board file's text, so a project can carry its board (``board.yaml``) and work without it.
+    source_text: str = field(default="", compare=False, repr=False)
+
+    @property
+    def platform_dirs(self) -> tuple[str, ...]:
+        """Directories under ``firmware/platform/`` a target build compiles: the shared core code first."""
+        return (CORE_PLATFORM, self.platform)
 
     @property
     def counter_kind_id(self) -> int:
         """The protocol number of ``counter_kind`` (0 none, 1 instructions, 2 cycles)."""
         return COUNTER_KINDS[self.counter_kind]
+
+    def project_files(self) -> dict[str, str]:
+        """Files a converted project carries for this board: ``board.yaml`` (the board file as given), so
+        that every verb works on the project even when the board came from a path outside this checkout."""
+        return {PROJECT_BOARD_FILE: self.source_text} if self.source_text else {}
 
     def define_flags(self) -> tuple[str, ...]:
         """``-DNAME=value`` for each define (integers in decimal)."""
@@ -251,8 +302,8 @@ def _check_value(src: str, dotted: str, value: Any, spec: Mapping[str, Any]) -> 
 def _load_file(path: Path, *, expect_name: str | None) -> Board:
     src = str(path)
     try:
-        with path.open(encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+        text = path.read_text(encoding="utf-8")
+        raw = yaml.safe_load(text)
     except OSError as e:
         raise BoardError(f"{src}: cannot read: {e}") from e
     except yaml.YAMLError as e:
@@ -260,14 +311,14 @@ def _load_file(path: Path, *, expect_name: str | None) -> Board:
     if raw is None:
         raise BoardError(f"{src}: empty board file")
     data = _check_fields(src, "", raw, _load_schema()["fields"])
-    board = _build(src, path, data)
+    board = _build(src, path, data, text)
     if expect_name is not None and board.name != expect_name:
         raise BoardError(f"{src}: field 'name': '{board.name}' must equal the file name '{expect_name}'")
     log.debug("loaded board %s from %s", board.name, path)
     return board
 
 
-def _build(src: str, path: Path, d: dict[str, Any]) -> Board:
+def _build(src: str, path: Path, d: dict[str, Any], text: str = "") -> Board:
     cpu = d["cpu"]
     flags = tuple(d["cpu_flags"])
     core = cpu.removesuffix("f")
@@ -303,7 +354,54 @@ def _build(src: str, path: Path, d: dict[str, Any]) -> Board:
                 f"{src}: field 'defines.{k}': string values must be non-empty, without "
                 "whitespace, quotes or backslashes"
             )
-    defines = {"BNN_CLOCK_HZ": d["clock_hz"], "BNN_COUNTER_KIND": COUNTER_KINDS[d["counter_kind"]]}
+    if "BNN_UART_IRQ" not in user_defines or not isinstance(user_defines["BNN_UART_IRQ"], int):
+        raise BoardError(f"{src}: field 'defines.BNN_UART_IRQ': required, an integer (the UART's receive "
+                         "interrupt number)")
+    if not 0 <= user_defines["BNN_UART_IRQ"] < d["irqs"]:
+        raise BoardError(f"{src}: field 'irqs': {d['irqs']} vectors do not cover BNN_UART_IRQ "
+                         f"{user_defines['BNN_UART_IRQ']}")
+
+    source, kind, q = d["counter_source"], d["counter_kind"], d["qemu"]
+    if (source == "none") != (kind == "none"):
+        raise BoardError(f"{src}: field 'counter_kind': '{kind}' does not go with counter_source '{source}'")
+    if source == "dwt":
+        if core in _NO_DWT:
+            raise BoardError(f"{src}: field 'counter_source': {core} has no DWT cycle counter; use systick")
+        if q is not None:
+            raise BoardError(f"{src}: field 'counter_source': QEMU does not model the DWT cycle counter "
+                             "(it reads 0); use systick or platform for an emulated board")
+    if q is not None and kind == "cycles":
+        raise BoardError(f"{src}: field 'counter_kind': QEMU counts instructions, not cycles")
+    if d["caches"] and cpu not in _HAS_CACHES:
+        raise BoardError(f"{src}: field 'caches': {cpu} has no caches")
+
+    ds = d["datasheet"]
+    datasheet = None
+    if ds is not None:
+        if flash["size"] > ds["flash_size"]:
+            raise BoardError(f"{src}: field 'memory.flash.size': {flash['size']:,} bytes exceed the "
+                             f"{ds['part']}'s {ds['flash_size']:,} (datasheet)")
+        if ram["size"] > ds["ram_size"]:
+            raise BoardError(f"{src}: field 'memory.ram.size': {ram['size']:,} bytes exceed the "
+                             f"{ds['part']}'s {ds['ram_size']:,} (datasheet)")
+        datasheet = (ds["part"], ds["flash_size"], ds["ram_size"], ds["reference"] or "")
+
+    ser = d["serial"]
+    serial = SerialSpec() if ser is None else SerialSpec(
+        baud=ser["baud"], wiring=ser["wiring"] or "", usb_ids=tuple(ser["usb_ids"] or ()))
+    pr = d["probe"]
+    probe = None if pr is None else ProbeSpec(pyocd_target=pr["pyocd_target"],
+                                              openocd_config=tuple(pr["openocd_config"] or ()))
+
+    defines = {
+        "BNN_CLOCK_HZ": d["clock_hz"],
+        "BNN_COUNTER_KIND": COUNTER_KINDS[kind],
+        f"BNN_COUNTER_SRC_{source.upper()}": 1,
+        "BNN_NUM_IRQS": d["irqs"],
+        "BNN_SEMIHOSTING": int(q is not None),
+        "BNN_CACHES": int(d["caches"]),
+        "BNN_UART_BAUD": serial.baud,
+    }
     defines.update(user_defines)
 
     platform = d["platform"]
@@ -311,10 +409,11 @@ def _build(src: str, path: Path, d: dict[str, Any]) -> Board:
         platform_dir = resources.firmware_dir() / "platform" / platform
     except FileNotFoundError:
         platform_dir = None  # no firmware tree available: nothing to check against
+    if platform in (CORE_PLATFORM, "host"):
+        raise BoardError(f"{src}: field 'platform': '{platform}' is not a chip platform")
     if platform_dir is not None and not platform_dir.is_dir():
         raise BoardError(f"{src}: field 'platform': no directory {platform_dir}")
 
-    q = d["qemu"]
     qemu = None
     if q is not None:
         qemu = QemuSpec(
@@ -337,4 +436,11 @@ def _build(src: str, path: Path, d: dict[str, Any]) -> Board:
         defines=MappingProxyType(dict(sorted(defines.items()))),
         qemu=qemu,
         path=path,
+        counter_source=source,
+        irqs=d["irqs"],
+        caches=d["caches"],
+        serial=serial,
+        probe=probe,
+        datasheet=datasheet,
+        source_text=text,
     )

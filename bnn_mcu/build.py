@@ -62,9 +62,11 @@ class Project:
         return ir.load(self.path / GRAPH_FILE)
 
     def board(self):
-        from .boards import load_board
+        """The project's own copy of its board file (``board.yaml``; older projects: by name)."""
+        from .boards import PROJECT_BOARD_FILE, load_board
 
-        return load_board(self.board_name)
+        own = self.path / PROJECT_BOARD_FILE
+        return load_board(own if own.is_file() else self.board_name)
 
     def build_dir(self, host: bool = False) -> Path:
         return self.path / ("build-host" if host else "build")

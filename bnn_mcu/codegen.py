@@ -220,6 +220,7 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
         "model/bnn_model_config.h": render("bnn_model_config.h.j2", ctx),
         "model/bnn_model_data.c": render("bnn_model_data.c.j2", ctx),
         "linker.ld": render("linker.ld.j2", board.linker_context()),
+        **board.project_files(),  # board.yaml: the project carries its board (build/run/bench/flash)
     }
     for rel, text in rendered.items():
         (outdir / rel).write_text(text)
@@ -229,7 +230,7 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
         shutil.rmtree(runtime)
     for part in RUNTIME_PARTS:
         shutil.copytree(fw / part, runtime / part)
-    for plat in sorted({board.platform, "host"}):
+    for plat in sorted({*board.platform_dirs, "host"}):
         shutil.copytree(fw / "platform" / plat, runtime / "platform" / plat)
     ir.save(graph, outdir / GRAPH_FILE)
     meta = {

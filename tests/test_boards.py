@@ -35,12 +35,19 @@ def test_mps2_an386_fields():
     assert b.counter_kind == "instructions" and b.counter_kind_id == 1
     assert b.clock_hz == 25_000_000
     assert dict(b.defines) == {
+        "BNN_CACHES": 0,
         "BNN_CLOCK_HZ": 25_000_000,
         "BNN_COUNTER_KIND": 1,
+        "BNN_COUNTER_SRC_PLATFORM": 1,
+        "BNN_NUM_IRQS": 32,
+        "BNN_SEMIHOSTING": 1,
+        "BNN_UART_BAUD": 115200,
+        "BNN_UART_IRQ": 0,
         "MPS2_TIMER0_BASE": 0x40000000,
         "MPS2_UART0_BASE": 0x40004000,
-        "MPS2_UART0_RX_IRQ": 0,
     }
+    assert b.platform_dirs == ("cortex_m", "mps2")
+    assert b.counter_source == "platform" and b.irqs == 32 and not b.caches
     assert "-DMPS2_UART0_BASE=1073758208" in b.define_flags()
     assert b.qemu == boards.QemuSpec(machine="mps2-an386", icount_shift=6, extra_args=())
 

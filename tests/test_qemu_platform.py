@@ -94,7 +94,7 @@ def test_elf_layout(built):
     addr = {
         parts[2]: int(parts[0], 16) for parts in (s.split() for s in syms.splitlines()) if len(parts) == 3
     }
-    assert addr["mps2_vectors"] == board.flash_origin
+    assert addr["cortex_m_vectors"] == board.flash_origin
     assert addr["_estack"] == board.ram_origin + board.ram_size
     assert addr["_estack"] - addr["_sstack"] == board.stack_size
     # No heap: nothing may pull in malloc.

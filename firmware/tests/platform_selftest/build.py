@@ -34,7 +34,7 @@ def build(board_name_or_path: str | Path, build_dir: str | Path) -> Path:
             str(build_dir),
             f"-DCMAKE_TOOLCHAIN_FILE={toolchain}",
             "-DCMAKE_BUILD_TYPE=",
-            f"-DBNN_PLATFORM={board.platform}",
+            f"-DBNN_PLATFORM={';'.join(board.platform_dirs)}",
             f"-DBNN_LINKER_SCRIPT={linker}",
             f"-DBNN_CPU_FLAGS={';'.join(board.cpu_flags)}",
             f"-DBNN_DEFINES={';'.join(defines)}",
