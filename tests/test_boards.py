@@ -85,7 +85,27 @@ def test_unknown_board_lists_the_known_ones():
 
 def test_there_are_invalid_fixtures():
     names = {p.stem for p in INVALID}
-    assert {"missing_field", "ram_size_not_int", "unknown_cpu", "flash_size_zero"} <= names
+    assert {"missing_field", "ram_size_not_int", "unknown_cpu", "flash_size_zero", "dwt_under_qemu",
+            "dwt_on_cortex_m0", "caches_on_cortex_m4", "uart_irq_beyond_vectors", "uart_irq_missing",
+            "ram_beyond_datasheet", "cycles_under_qemu"} <= names
+
+
+def test_every_core_has_a_qemu_board():
+    emulated = {b.cpu: b.name for b in list_boards() if b.qemu is not None}
+    assert {"cortex-m0", "cortex-m3", "cortex-m4f", "cortex-m7f", "cortex-m33f", "cortex-m55"} <= set(emulated)
+    names = {b.name for b in list_boards()}
+    assert {"mps2-an500", "mps2-an505", "mps3-an547", "microbit", "netduinoplus2"} <= names
+    for b in list_boards():
+        if b.qemu is not None:
+            assert b.qemu.machine == b.name  # board files of emulated boards are named after the machine
+            assert b.defines["BNN_SEMIHOSTING"] == 1
+
+
+def test_project_carries_its_board_file():
+    b = load_board("microbit")
+    assert b.project_files() == {"board.yaml": (resources.boards_dir() / "microbit.yaml").read_text()}
+    assert b.platform_dirs == ("cortex_m", "nrf") and b.counter_source == "systick"
+    assert b.datasheet is not None and b.datasheet[1:3] == (256 * 1024, 16 * 1024)
 
 
 @pytest.mark.parametrize("path", INVALID, ids=[p.stem for p in INVALID])

@@ -1,6 +1,7 @@
-"""The mps2 platform in real QEMU: build firmware/tests/platform_selftest for each mps2 board, boot it
-with bnn_mcu.qemu, talk to it over socket:// and over a pty, check echo, exit codes, the fault
-handler, and that the counter gives exactly the ticks-per-instruction -icount promises."""
+"""Every platform in real QEMU: build firmware/tests/platform_selftest for each board with a qemu: block
+(CMSDK, nRF and STM32 UART drivers on M0, M3, M4F, M7, M33 and M55 cores), boot it with bnn_mcu.qemu,
+talk to it over socket:// and over a pty, check echo, exit codes, the fault handler, and that the
+counter gives exactly the ticks-per-instruction -icount promises."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ import pytest
 import serial
 
 from bnn_mcu import resources
-from bnn_mcu.boards import Board, load_board
+from bnn_mcu.boards import Board, list_boards, load_board
 from bnn_mcu.qemu import Qemu, QemuError
 
 log = logging.getLogger(__name__)
 
 pytestmark = pytest.mark.qemu
 
-BOARDS = ["mps2-an386", "mps2-an385"]
+BOARDS = [b.name for b in list_boards() if b.qemu is not None]
 SELFTEST_DIR = resources.firmware_dir() / "tests" / "platform_selftest"
 EXIT_OK = 3  # the selftest's exit code after 'q'
 EXIT_HARDFAULT = 100 + 3  # fault handler: 100 + IPSR
@@ -71,6 +72,26 @@ def _quit_and_report(link, q: Qemu) -> dict[str, int]:
     return dict(zip(keys, map(int, m.groups())))
 
 
+def _first_echo(link) -> float:
+    """Echo one byte, resending it every 0.1 s: QEMU's STM32 USART drops bytes that arrive before the
+    guest has enabled it (netduinoplus2), and with wait=on the guest starts only when we connect."""
+    t0 = time.monotonic()
+    old_timeout = link.timeout
+    link.timeout = 0.1
+    try:
+        while time.monotonic() - t0 < 5:
+            link.write(b"x")
+            got = link.read(1)
+            if got:
+                assert got == b"x"
+                time.sleep(0.2)
+                link.reset_input_buffer()  # echoes of the resends
+                return time.monotonic() - t0
+    finally:
+        link.timeout = old_timeout
+    raise AssertionError("no echo within 5 s")
+
+
 def _echo(link, payload: bytes) -> float:
     t0 = time.monotonic()
     link.write(payload)
@@ -85,7 +106,7 @@ def test_elf_layout(built):
     dis = subprocess.run(
         ["arm-none-eabi-objdump", "-d", str(elf)], check=True, capture_output=True, text=True
     ).stdout
-    m = re.search(r"<selftest_spin>:\n((?:\s+[0-9a-f]+:.*\n)+)", dis)
+    m = re.search(r"<selftest_spin>:\n((?:\s*[0-9a-f]+:.*\n)+)", dis)
     assert m, "selftest_spin not found in the disassembly"
     mnemonics = [line.split("\t")[2].split()[0] for line in m.group(1).splitlines() if line.count("\t") >= 2]
     assert mnemonics[:3] == ["subs", "bne.n", "bx"], mnemonics
@@ -108,7 +129,7 @@ def test_echo_and_exit_over_socket(built):
         assert q.url is not None and q.url.startswith("socket://127.0.0.1:")
         link = serial.serial_for_url(q.url, timeout=5)
         try:
-            _echo(link, b"x")
+            _first_echo(link)
             boot = time.monotonic() - t0
             seconds = _echo(link, PAYLOAD)
             report = _quit_and_report(link, q)
@@ -132,6 +153,7 @@ def test_echo_and_exit_over_pty(built):
         assert q.port is not None and q.port.startswith("/dev/")
         link = serial.Serial(q.port, timeout=5)
         try:
+            _first_echo(link)
             _echo(link, PAYLOAD[:300])
             _quit_and_report(link, q)
         finally:
@@ -148,6 +170,7 @@ def test_ticks_per_instruction(built):
     with Qemu.for_board(board, elf) as q:
         link = serial.serial_for_url(q.url, timeout=5)
         try:
+            _first_echo(link)
             r = _quit_and_report(link, q)
         finally:
             link.close()
@@ -164,26 +187,32 @@ def test_ticks_per_instruction(built):
         r["untimed2"] - r["t2"],
     )
     assert abs((r["t2"] - r["t1"]) - instructions * ticks_per_instruction) <= 2
-    # The fixed cost (call, return, two counter reads) is a handful of instructions.
+    # The fixed cost (call, return, two counter reads) is a handful of instructions (~9 for a timer
+    # register, ~23 for the SysTick with its wrap check).
     overhead = r["t1"] - 2 * r["n1"] * ticks_per_instruction
-    assert 0 < overhead < 20 * ticks_per_instruction
+    assert 0 < overhead < 40 * ticks_per_instruction
     # Outside the timed region the 1 kHz SysTick runs and its interrupts add a little; inside it is off.
-    assert r["untimed2"] > r["t2"]
+    # (Where the SysTick is the counter there is no keep-alive tick: both are equal to a tick.)
+    if board.counter_source == "systick":
+        assert abs(r["untimed2"] - r["t2"]) <= 2
+    else:
+        assert r["untimed2"] > r["t2"]
 
 
 def test_first_bytes_do_not_stall(built):
     """qemu-notes: without a periodic guest timer ~40 % of boots stall ~1 s on the first host->guest bytes."""
     board, elf = built
     worst = 0.0
-    for _ in range(6):
+    boots = 6 if board.name in ("mps2-an385", "mps2-an386") else 3  # the suite's time: 3 on the rest
+    for _ in range(boots):
         with Qemu.for_board(board, elf) as q:
             link = serial.serial_for_url(q.url, timeout=5)
             try:
-                worst = max(worst, _echo(link, b"ping"))
+                worst = max(worst, _first_echo(link))
                 _quit_and_report(link, q)
             finally:
                 link.close()
-    log.info("%s: worst first-echo latency over 6 boots: %.3f s", board.name, worst)
+    log.info("%s: worst first-echo latency over %d boots: %.3f s", board.name, boots, worst)
     assert worst < 0.5
 
 
@@ -192,6 +221,7 @@ def test_fault_handler_exits_with_100_plus_ipsr(built):
     with Qemu.for_board(board, elf) as q:
         link = serial.serial_for_url(q.url, timeout=5)
         try:
+            _first_echo(link)
             link.write(b"!")
             rc = q.wait(timeout=10)
         finally:
