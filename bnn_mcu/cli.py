@@ -106,9 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="directory written by 'bnn-mcu convert'")
     p.add_argument("--inputs", required=True, metavar="X.npz", help="inputs (x, optional y)")
     p.add_argument("--outputs", metavar="Y.npz", help="write the target's outputs here")
-    p.add_argument("--port", metavar="DEVICE", help="serial device of a real board (or a pty); "
-                   "default: boot the board in QEMU")
-    p.add_argument("--baud", type=int, default=115200, help="baud rate for --port (default 115200)")
+    p.add_argument("--port", metavar="DEVICE", help="serial device of a real board (or a pty), or 'auto': "
+                   "the board's debugger by its USB IDs (board file serial.usb_ids); default: boot the board "
+                   "in QEMU")
+    p.add_argument("--baud", type=int, help="baud rate for --port (default: the board file's serial.baud, "
+                   "else 115200)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N inputs")
     p.add_argument("--keras", metavar="MODEL", help="also run the Larq model and report its accuracy")
     p.add_argument("--no-build", action="store_true", help="do not (re)build the firmware first")
@@ -147,6 +149,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--board", default=DEFAULT_BOARD, help=f"board for the memory check (default: {DEFAULT_BOARD})")
     p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
                    default=list(DEFAULT_INPUT_RANGE), help=_input_range_help())
+    _add_common(p)
+
+    p = sub.add_parser(
+        "flash", formatter_class=fmt, help="program a real board with the built firmware (pyOCD or OpenOCD)",
+        description="Program PROJECT/build/firmware.elf into the project's board through its debug probe "
+        "(ST-LINK, J-Link, CMSIS-DAP) with pyOCD, using the board file's probe.pyocd_target; OpenOCD with "
+        "probe.openocd_config is the fallback. No probe connected is an error (exit 7). Then check it "
+        "with 'bnn-mcu run PROJECT --inputs X.npz --port auto'.",
+        epilog="examples:\n  bnn-mcu flash out/mnist\n  bnn-mcu flash out/mnist --probe 0671FF383...   # one of "
+               "several probes\n  bnn-mcu flash out/mnist --tool openocd\n\n"
+               "STM32 targets need their CMSIS pack once: pyocd pack install stm32f446re (the error says so).")
+    p.add_argument("project", help="directory written by 'bnn-mcu convert' and built by 'bnn-mcu build'")
+    p.add_argument("--probe", metavar="ID", help="unique ID of the probe to use (pyocd list shows them)")
+    p.add_argument("--tool", choices=["pyocd", "openocd"], help="default: pyOCD if installed, else OpenOCD")
     _add_common(p)
 
     p = sub.add_parser("boards", formatter_class=fmt, help="list the boards bnn-mcu knows",
@@ -241,6 +257,7 @@ def cmd_run(args) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
     project = Project.load(args.project)
+    args.port, args.baud = _resolve_serial(project, args.port, args.baud)  # --port auto; the board's baud
     graph = project.graph()
     x, y = runner.load_inputs(args.inputs, graph)
     if args.limit is not None:
@@ -372,8 +389,35 @@ def cmd_boards(args) -> int:
     return 0
 
 
+def _resolve_serial(project, port: str | None, baud: int | None) -> tuple[str | None, int]:
+    """``--port auto`` -> the board's debugger port (by USB IDs); no ``--baud`` -> the board file's."""
+    from .boards import DEFAULT_BAUD
+
+    if port != "auto" and baud is not None:
+        return port, baud
+    board = project.board()
+    if port == "auto":
+        from .flash import find_port
+
+        port = find_port(board)
+    return port, baud or board.serial.baud or DEFAULT_BAUD
+
+
+def cmd_flash(args) -> int:
+    from .build import Project
+    from .flash import flash
+
+    project = Project.load(args.project)
+    _status(f"flashing {project.path}...")
+    res = flash(project, probe=args.probe, tool=args.tool)
+    _emit(args, res, f"flashed {res['firmware']} into {res['board']} with {res['tool']}"
+          + (f" (probe {res['probe']})" if res["probe"] else "")
+          + f"\nnext: bnn-mcu run {project.path} --inputs X.npz --port auto")
+    return 0
+
+
 VERBS = {"convert": cmd_convert, "build": cmd_build, "run": cmd_run, "bench": cmd_bench,
-         "inspect": cmd_inspect, "boards": cmd_boards}
+         "inspect": cmd_inspect, "boards": cmd_boards, "flash": cmd_flash}
 
 
 class _TerminalFormatter(logging.Formatter):
