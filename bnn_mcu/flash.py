@@ -114,9 +114,9 @@ def flash(project, *, probe: str | None = None, tool: str | None = None,
     if tool == "pyocd":
         found = probes()
         if not found:
-            raise FlashError(f"no debug probe found for {board.name}: connect the board's debugger USB port "
-                             f"({board.serial.wiring or 'ST-LINK / J-Link / CMSIS-DAP'})",
-                             hint="check the cable, and udev permissions (pyocd list shows what pyOCD sees)")
+            raise FlashError(f"no debug probe found for {board.name}: connect the USB port of its on-board "
+                             "debugger (ST-LINK, J-Link or CMSIS-DAP)",
+                             hint="check the cable and the udev permissions; 'pyocd list' shows what pyOCD sees")
         ids = [p.unique_id for p in found]
         if probe is not None and probe not in ids:
             raise FlashError(f"probe '{probe}' is not connected; connected: " + _describe(found))

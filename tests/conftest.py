@@ -18,6 +18,15 @@ REPO = TESTS.parent
 sys.path.insert(0, str(TESTS))  # tests/models.py
 
 
+def pytest_addoption(parser):
+    """Hardware tests (tests/test_hardware.py) run only when a board is named: pytest --board nucleo-f446re
+    --port /dev/ttyACM0 (or --port auto: found by the board file's USB IDs)."""
+    group = parser.getgroup("bnn-mcu hardware")
+    group.addoption("--board", default=None, help="a real board connected to this machine (boards/*.yaml)")
+    group.addoption("--port", default="auto", help="its serial device, or auto (default)")
+    group.addoption("--probe", default=None, help="debug probe unique ID, if several are connected")
+
+
 @pytest.fixture(scope="session")
 def toy_h5(tmp_path_factory) -> Path:
     """A small conv BNN (set weights, γ<0 and γ=0 channels, 33 channels) saved as .h5."""

@@ -71,7 +71,7 @@ def test_no_probe_is_a_clear_error(tmp_path):
     run = FakeRun()
     with pytest.raises(TargetError, match="no debug probe found for nucleo-f446re") as info:
         F.flash(project, tool="pyocd", run=run, probes=lambda: [])
-    assert info.value.exit_code == 7 and "ST-LINK" in info.value.message
+    assert info.value.exit_code == 7 and "ST-LINK, J-Link or CMSIS-DAP" in info.value.message
     assert run.calls == []  # nothing was started
 
 
