@@ -216,6 +216,24 @@ def test_first_bytes_do_not_stall(built):
     assert worst < 0.5
 
 
+def test_uart_receive_interrupt_wakes_the_core(built, tmp_path):
+    """The board file's BNN_UART_IRQ is the UART's receive interrupt: QEMU's interrupt log shows it taken
+    (a wrong number still works, woken by the SysTick instead, so only this catches it)."""
+    board, elf = built
+    log_file = tmp_path / "int.log"
+    extra = (*board.qemu.extra_args, "-d", "int", "-D", str(log_file))
+    with Qemu.for_board(board, elf, extra_args=extra) as q:
+        link = serial.serial_for_url(q.url, timeout=5)
+        try:
+            _first_echo(link)
+            _echo(link, b"ping")
+            _quit_and_report(link, q)
+        finally:
+            link.close()
+    vector = 16 + int(board.defines["BNN_UART_IRQ"])
+    assert re.search(rf"taking pending (non)?secure exception {vector}\b", log_file.read_text()), vector
+
+
 def test_fault_handler_exits_with_100_plus_ipsr(built):
     board, elf = built
     with Qemu.for_board(board, elf) as q:
