@@ -379,12 +379,15 @@ def cmd_boards(args) -> int:
 
     boards = list_boards()
     rows = [{"name": b.name, "cpu": b.cpu, "flash_bytes": b.flash_size, "ram_bytes": b.ram_size,
-             "qemu_machine": b.qemu.machine if b.qemu else None, "description": b.description}
+             "qemu_machine": b.qemu.machine if b.qemu else None, "description": b.description,
+             "counter": f"{b.counter_kind} ({b.counter_source})", "baud": b.serial.baud,
+             "uart": b.serial.wiring or None, "path": str(b.path)}
             for b in boards]
-    lines = [f"{'board':<16}{'cpu':<14}{'flash':>12}{'RAM':>12}  {'QEMU':<14}description"]
+    w = max(len(r["name"]) for r in rows) + 2
+    lines = [f"{'board':<{w}}{'cpu':<15}{'flash':>10}{'RAM':>10}  {'QEMU':<15}{'counter':<25}description"]
     for r in rows:
-        lines.append(f"{r['name']:<16}{r['cpu']:<14}{r['flash_bytes']:>12,}{r['ram_bytes']:>12,}  "
-                     f"{r['qemu_machine'] or '-':<14}{r['description']}")
+        lines.append(f"{r['name']:<{w}}{r['cpu']:<15}{r['flash_bytes']:>10,}{r['ram_bytes']:>10,}  "
+                     f"{r['qemu_machine'] or '-':<15}{r['counter']:<25}{r['description']}")
     _emit(args, {"boards": rows}, "\n".join(lines))
     return 0
 
