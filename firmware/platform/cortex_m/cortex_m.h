@@ -6,7 +6,7 @@
  * Reset_Handler, fault reporting, stack painting, the SysTick (keep-alive tick or counter), the DWT cycle
  * counter, the timed-region hooks and bnn_platform_exit(). A platform provides only what differs between
  * chips: clocks (cortex_m_platform_clock_init), the UART (bnn_uart_* plus the three hooks below) and,
- * when the board's counter_source is "platform", its own timer (cortex_m_platform_counter_*).
+ * when the board's counter_source is "platform", its own timer (bnn_platform_counter.h).
  *
  * Defines from the board file (bnn_mcu/boards.py derives them; see boards/schema.yaml):
  *   BNN_CLOCK_HZ         core clock after clock set-up (SysTick and DWT count at this rate)
@@ -112,9 +112,7 @@ void cortex_m_platform_uart_irq(void);
 /* Wait until the last byte written has left the UART (before exit or reset). */
 void cortex_m_platform_uart_flush(void);
 
-#if defined(BNN_COUNTER_SRC_PLATFORM)
-void cortex_m_platform_counter_init(void);
-uint32_t cortex_m_platform_counter_read(void);
-#endif
+/* With counter_source "platform": the platform's bnn_platform_counter.h defines (static inline, so a
+ * read costs no call) cortex_m_platform_counter_init(void) and uint32_t cortex_m_platform_counter_read(void). */
 
 #endif /* BNN_PLATFORM_CORTEX_M_H */

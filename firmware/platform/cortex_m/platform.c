@@ -8,7 +8,7 @@
  *             extending it to 32 bits. Cycles on a board; under `qemu -icount` instructions (the clock
  *             advances 2^shift ns per instruction). The wrap interrupt stays on in the timed region: one
  *             interrupt per 16.7 M ticks (a few instructions).
- *   platform  the platform's own 32-bit timer (cortex_m_platform_counter_*), e.g. the CMSDK TIMER0.
+ *   platform  the platform's own 32-bit timer (its bnn_platform_counter.h), e.g. the CMSDK TIMER0.
  *   none      reads 0; INFO says so (counter kind none).
  * SysTick keep-alive: unless it is the counter, the SysTick runs at 1 kHz with an empty handler outside
  *   the timed region. Under QEMU it keeps the main loop polling the serial socket (otherwise the first
@@ -21,6 +21,9 @@
 
 #include "bnn/platform.h"
 #include "cortex_m.h"
+#if defined(BNN_COUNTER_SRC_PLATFORM)
+#include "bnn_platform_counter.h" /* from the platform directory: inline timer init and read */
+#endif
 
 #define CM_SCB_ICSR_PENDSTSET (1u << 26)
 #define CM_SYSTICK_RELOAD 0x00FFFFFFu
