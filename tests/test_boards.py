@@ -159,3 +159,14 @@ def test_linker_script_renders_the_board_layout():
     for symbol in ("_estack", "_sidata", "_sdata", "_edata", "_sbss", "_ebss", "ASSERT(_ebss <= _sstack"):
         assert symbol in ld
     assert "{{" not in ld and "{%" not in ld
+
+
+@pytest.mark.parametrize("board", list_boards(), ids=lambda b: b.name)
+def test_every_board_renders_its_linker_script(board: Board):
+    ld = render_linker_script(board)
+    assert f"FLASH (rx)  : ORIGIN = 0x{board.flash_origin:08X}, LENGTH = 0x{board.flash_size:08X}" in ld
+    assert f"RAM   (rwx) : ORIGIN = 0x{board.ram_origin:08X}, LENGTH = 0x{board.ram_size:08X}" in ld
+    assert f"STACK_SIZE = 0x{board.stack_size:08X};" in ld
+    if board.datasheet is not None:
+        _part, flash, ram, _ref = board.datasheet
+        assert board.flash_size <= flash and board.ram_size <= ram
