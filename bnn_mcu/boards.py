@@ -1,14 +1,19 @@
 """Board descriptions: one declarative YAML file per board, validated against ``boards/schema.yaml``.
 
-A board says which core to compile for, where flash and RAM are (explicit byte addresses and sizes),
-which platform directory under ``firmware/platform/`` implements ``bnn/platform.h`` for it, the
-preprocessor defines that platform code needs, what its counter counts, and (for emulated boards)
-how to start QEMU. ``schema.yaml`` is the single definition of the fields; this module interprets it
-and adds the cross-field checks a schema cannot express.
+A board says which core to compile for, where flash and RAM are (explicit byte addresses and sizes,
+checked against the datasheet figures it quotes), which chip directory under ``firmware/platform/``
+holds its drivers (compiled together with the shared ``cortex_m/``), the preprocessor defines those
+need (clocks, pins, UART, interrupts), what its counter counts and with what, its serial port as the
+host sees it (baud, USB IDs), how to flash it (pyOCD/OpenOCD), and for emulated boards how to start
+QEMU. ``schema.yaml`` is the single definition of the fields; this module interprets it, derives the
+defines that follow from other fields (``BNN_SEMIHOSTING`` from the qemu block, ...) and adds the
+cross-field checks a schema cannot express (no DWT on a Cortex-M0 or in QEMU, ...).
 
-    board = load_board("mps2-an386")
+    board = load_board("mps2-an386")       # or load_board("path/to/my-board.yaml")
     board.cpu_flags            # ('-mcpu=cortex-m4', '-mthumb', '-mfpu=fpv4-sp-d16', '-mfloat-abi=hard')
-    board.defines              # {'BNN_CLOCK_HZ': 25000000, 'BNN_COUNTER_KIND': 1, 'MPS2_UART0_BASE': ...}
+    board.defines              # {'BNN_CACHES': 0, 'BNN_CLOCK_HZ': 25000000, 'BNN_COUNTER_KIND': 1, ...}
+    board.platform_dirs        # ('cortex_m', 'mps2')
+    board.project_files()      # {'board.yaml': ...}: a converted project carries its board
     render_linker_script(board)
 """
 
