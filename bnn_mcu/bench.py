@@ -174,14 +174,6 @@ class BenchReport:
         return d
 
 
-def _kind(layer) -> str:
-    from .ir import IntConv
-
-    if isinstance(layer, IntConv):
-        return f"{layer.op} {layer.input_kind}->{layer.output_kind}"
-    return "maxpool b1"
-
-
 def _sections(elf: Path) -> dict:
     sec = section_sizes(elf)
     return {"code": sec.get(".isr_vector", 0) + sec.get(".text", 0), "rodata": sec.get(".rodata", 0),
@@ -231,7 +223,7 @@ def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout
             link.shutdown()
     seconds = time.monotonic() - t0
     mean = ticks.mean(axis=0)
-    layers = tuple(LayerBench(index=i, name=l.name, kind=_kind(l), macs=int(l.macs), instructions=float(mean[i]))
+    layers = tuple(LayerBench(index=i, name=l.name, kind=l.kind, macs=int(l.macs), instructions=float(mean[i]))
                    for i, l in enumerate(graph.layers))
     return KernelBench(kernels=kernels, elf=str(res.artifact), layers=layers,
                        per_inference_mean=float(totals.mean()), per_inference_min=float(totals.min()),

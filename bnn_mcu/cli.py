@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__
 from .errors import BnnError, UsageError
 from .layouts import DEFAULT_KERNELS, KERNEL_SETS
-from .untrusted import terminal
+from .untrusted import inline, terminal
 
 log = logging.getLogger("bnn_mcu")
 
@@ -102,7 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
                "INPUTS.npz: 'x' = float inputs exactly as the Keras model takes them (quantised with the\n"
                "project's input range), optional 'y' = integer labels. OUTPUTS.npz gets 'raw' (the\n"
                "target's int32 outputs), 'logits' (float outputs rebuilt on the host; softmax applied if\n"
-               "the model ends in one), 'top1' (the target's class) and 'count' (instructions/cycles).")
+               "the model ends in one), 'top1' (the target's class) and 'count' (instructions/cycles).\n\n"
+               "input range: x is quantised to 8 bits with the --input-range the project was converted with;\n"
+               "values outside it are clipped. The summary counts them (clipped_values, clipped_share,\n"
+               "inputs_with_clipping); more than 0.1% clipped is refused before anything runs (exit 2): the\n"
+               "range is wrong. Convert again with the right --input-range, or pass --allow-clipping.\n\n"
+               "--keras checks two things. Exact (fails with exit 8): the reference reproduces Larq's binary\n"
+               "activations on the 8-bit inputs the target saw (ties counted). Fidelity (a measurement, never\n"
+               "a failure): Larq on your original float x against the target, float_top1_agreement and\n"
+               "float_max_abs_diff; expect slightly below 100%, since the target sees x rounded to 8 bits.")
     p.add_argument("project", help="directory written by 'bnn-mcu convert'")
     p.add_argument("--inputs", required=True, metavar="X.npz", help="inputs (x, optional y)")
     p.add_argument("--outputs", metavar="Y.npz", help="write the target's outputs here")
@@ -112,7 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baud", type=int, help="baud rate for --port (default: the board file's serial.baud, "
                    "else 115200)")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N inputs")
-    p.add_argument("--keras", metavar="MODEL", help="also run the Larq model and report its accuracy")
+    p.add_argument("--keras", metavar="MODEL", help="also run the Larq model: exact check on the 8-bit "
+                   "inputs, and agreement with it on the original float inputs (see below)")
+    p.add_argument("--allow-clipping", action="store_true",
+                   help="run even if more than 0.1%% of the input values lie outside the project's input "
+                   "range (they are clipped to it)")
     p.add_argument("--no-build", action="store_true", help="do not (re)build the firmware first")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="seconds to wait for each reply (default 10; raise it for big models on slow boards)")
@@ -196,12 +208,12 @@ def _load_board(name: str):
     return load_board(name)
 
 
-def _convert_graph(model_path: str, input_range, board):
+def _convert_graph(model_path: str, input_range, board, kernels: str = DEFAULT_KERNELS):
     from . import fold, frontend, plan
 
     fgraph, _model = frontend.load_graph(model_path)
     graph = fold.fold(fgraph, tuple(input_range))
-    mplan = plan.make_plan(graph, stack_bytes=board.stack_size)
+    mplan = plan.make_plan(graph, stack_bytes=board.stack_size, kernels=kernels)
     return fgraph, graph, mplan
 
 
@@ -211,7 +223,9 @@ def cmd_convert(args) -> int:
     board = _load_board(args.board)
     codegen.check_project_path(Path(args.out))  # before TensorFlow starts
     _status(f"loading {args.model} (TensorFlow takes a few seconds to start)...")
-    _fg, graph, mplan = _convert_graph(args.model, args.input_range, board)
+    if args.kernels not in KERNEL_SETS:
+        raise UsageError(f"unknown kernel set '{args.kernels}'; available: {', '.join(KERNEL_SETS)}")
+    _fg, graph, mplan = _convert_graph(args.model, args.input_range, board, args.kernels)
     plan.check_fits(mplan, board)
     gen = codegen.write_project(graph, mplan, board, args.out, source=Path(args.model).name,
                                 kernels=args.kernels, force=args.force)
@@ -262,6 +276,7 @@ def cmd_run(args) -> int:
     x, y = runner.load_inputs(args.inputs, graph)
     if args.limit is not None:
         x, y = x[: args.limit], (None if y is None else y[: args.limit])
+    runner.check_clipping(runner.clipping(x, graph.input_range), allow=args.allow_clipping)
     if args.outputs:
         fileio.check_writable(args.outputs, "--outputs")
     if args.keras:
@@ -298,12 +313,23 @@ def _run_text(s) -> str:
     if s.accuracy_target is not None:
         lines.append(f"  top-1 accuracy  target {100 * s.accuracy_target:.2f}%   reference "
                      f"{100 * s.accuracy_reference:.2f}%"
-                     + (f"   Larq {100 * s.accuracy_keras:.2f}%" if s.accuracy_keras is not None else ""))
+                     + (f"   Larq on 8-bit x {100 * s.accuracy_keras:.2f}%" if s.accuracy_keras is not None else "")
+                     + (f"   Larq on float x {100 * s.float_accuracy_keras:.2f}%"
+                        if s.float_accuracy_keras is not None else ""))
     if s.keras_top1_agreement is not None:
-        lines.append(f"  Larq vs reference  top-1 agreement {100 * s.keras_top1_agreement:.2f}%, max |output "
-                     f"diff| {s.keras_max_abs_diff:.2e}; binary activations: "
-                     f"{s.keras_bits_compared:,} bits, {s.keras_tie_disagreements} float32 ties, "
-                     f"{s.keras_unexplained_disagreements} unexplained")
+        lines.append(f"  exact check   Larq vs reference on the 8-bit inputs: top-1 agreement "
+                     f"{100 * s.keras_top1_agreement:.2f}%, max |output diff| {s.keras_max_abs_diff:.2e}; "
+                     f"binary activations: {s.keras_bits_compared:,} bits, {s.keras_tie_disagreements} float32 "
+                     f"ties, {s.keras_unexplained_disagreements} unexplained")
+    if s.float_top1_agreement is not None:
+        lines.append(f"  float model   Larq on the original float x vs target: top-1 agreement "
+                     f"{100 * s.float_top1_agreement:.2f}% ({s.float_top1_disagreements} of {s.inputs} differ), "
+                     f"max |output diff| {s.float_max_abs_diff:.2e} (measured, not checked)")
+    if s.input_range:
+        lo, hi = s.input_range
+        lines.append(f"  input range   [{lo:g}, {hi:g}], x spans [{s.input_min:g}, {s.input_max:g}]: "
+                     + (f"{s.clipped_values:,} values clipped ({100 * s.clipped_share:.3f}%, in "
+                        f"{s.inputs_with_clipping} inputs)" if s.clipped_values else "nothing clipped"))
     if s.per_inference_mean is not None:
         macs_per = s.binary_macs / s.per_inference_mean if s.per_inference_mean else 0
         lines.append(f"  {s.count_unit} per inference  {s.per_inference_mean:,.0f} (min "
@@ -330,48 +356,63 @@ def cmd_bench(args) -> int:
 
 
 def cmd_inspect(args) -> int:
-    from . import layouts
+    from . import fold, frontend, layouts, plan
     from .errors import PlanError
-    from .ir import IntConv
-    from .plan import check_fits
 
     board = _load_board(args.board)
     _status(f"loading {args.model} (TensorFlow takes a few seconds to start)...")
-    fg, graph, mplan = _convert_graph(args.model, args.input_range, board)
-    rows = []
-    for layer in graph.layers:
-        kind = (f"{layer.op} {layer.input_kind}->{layer.output_kind}" if isinstance(layer, IntConv)
-                else "maxpool b1 (" + ("AND/OR" if layer.or_mask.any() and not layer.or_mask.all()
-                                       else "OR" if layer.or_mask.all() else "AND") + ")")
-        rows.append({"name": layer.name, "kind": kind, "in_shape": list(layer.in_shape),
-                     "out_shape": list(layer.out_shape), "macs": int(layer.macs),
-                     "keras_layers": list(layer.source_layers)})
+    model = frontend.load_model(args.model)
+    fg, lowering = frontend.lower_with_table(model)
+    keras_rows = [r.as_dict() for r in lowering.rows]
+    lines = [f"model {inline(model.name)}: input {tuple(model.input_shape[1:])}",
+             _table(["Keras layer", "class", "status", "what it becomes / why not"],
+                    [[r["name"], r["class"], r["status"], r["detail"]] for r in keras_rows])]
+    if fg is None:  # refused: the table says where, the error says what is supported
+        err = frontend.refusal_error(lowering.refusals)
+        if args.json:
+            print(json.dumps({"model": args.model, "supported": False, "keras_layers": keras_rows,
+                              "error": err.message}, indent=2, sort_keys=True))
+        else:
+            print(terminal("\n".join(lines)))
+        raise err
+    graph = fold.fold(fg, tuple(args.input_range))
+    mplan = plan.make_plan(graph, stack_bytes=board.stack_size)
+    rows = [{"name": n.name, "kind": n.kind, "in_shape": list(n.in_shape), "out_shape": list(n.out_shape),
+             "macs": int(n.macs), "keras_layers": list(n.source_layers)} for n in graph.layers]
     fits, why = True, ""
     try:
-        check_fits(mplan, board)
+        plan.check_fits(mplan, board)
     except PlanError as exc:
         fits, why = False, exc.message
     kernel_sets = {k: layouts.problems(graph, k) for k in KERNEL_SETS}
-    obj = {"model": args.model, "name": graph.name, "input_shape": list(graph.keras_input_shape),
+    obj = {"model": args.model, "name": graph.name, "supported": True, "input_shape": list(graph.keras_input_shape),
            "input_range": list(graph.input_range), "softmax": graph.softmax, "layers": rows,
-           "ignored_layers": list(fg.ignored), "binary_macs": int(sum(r["macs"] for r in rows)),
-           "board": board.name, "plan": mplan.as_dict(), "fits": fits, "why_not": why,
+           "keras_layers": keras_rows, "ignored_layers": list(fg.ignored),
+           "binary_macs": int(sum(r["macs"] for r in rows)), "board": board.name, "plan": mplan.as_dict(),
+           "fits": fits, "why_not": why,
            "kernel_sets": {k: {"ok": not v, "problems": v} for k, v in kernel_sets.items()}}
-    w = max(len(r["name"]) for r in rows) + 2
-    lines = [f"model {graph.name}: input {graph.keras_input_shape}, range {list(graph.input_range)}",
-             f"{'layer':<{w}}{'kind':<22}{'in':<16}{'out':<16}{'MACs':>12}  from Keras layers"]
-    for r in rows:
-        lines.append(f"{r['name']:<{w}}{r['kind']:<22}{tuple(r['in_shape'])!s:<16}"
-                     f"{tuple(r['out_shape'])!s:<16}{r['macs']:>12,}  {', '.join(r['keras_layers'])}")
-    lines.append(f"ignored at inference: {', '.join(fg.ignored) or 'none'}; final softmax: {graph.softmax}")
-    lines.append(f"total {obj['binary_macs']:,} MACs; on {board.name}: weights {mplan.weight_bytes:,} B, "
-                 f"arena {mplan.arena_bytes:,} B, flash ~{mplan.flash_estimate:,} / {board.flash_size:,} B, "
-                 f"RAM ~{mplan.ram_estimate:,} / {board.ram_size:,} B -> "
+    lines.append("")
+    lines.append(f"runs on the target as ({len(rows)} nodes; input range {list(graph.input_range)}):")
+    lines.append(_table(["node", "kind", "in", "out", "MACs", "from Keras layers"],
+                        [[r["name"], r["kind"], str(tuple(r["in_shape"])), str(tuple(r["out_shape"])),
+                          f"{r['macs']:,}", ", ".join(r["keras_layers"])] for r in rows], right={4}))
+    lines.append(f"final softmax: {graph.softmax}")
+    lines.append(f"total {obj['binary_macs']:,} MACs; on {board.name} ({mplan.kernels} kernels): weights "
+                 f"{mplan.weight_bytes:,} B, arena {mplan.arena_bytes:,} B, flash ~{mplan.flash_estimate:,} / "
+                 f"{board.flash_size:,} B, RAM ~{mplan.ram_estimate:,} / {board.ram_size:,} B -> "
                  + ("fits" if fits else "DOES NOT FIT: " + why))
     lines.append("kernel sets: " + "; ".join(f"{k} " + ("ok" if not v else "NOT POSSIBLE: " + " / ".join(v))
                                              for k, v in kernel_sets.items()))
     _emit(args, obj, "\n".join(lines))
     return 0
+
+
+def _table(header: list[str], rows: list[list[str]], right: set | frozenset = frozenset()) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    def fmt(row):
+        return "  ".join(str(x).rjust(w) if i in right else str(x).ljust(w)
+                         for i, (x, w) in enumerate(zip(row, widths))).rstrip()
+    return "\n".join([fmt(header)] + [fmt(r) for r in rows])
 
 
 def cmd_boards(args) -> int:

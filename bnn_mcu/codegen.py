@@ -22,13 +22,13 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from string import Template
 
 import numpy as np
 
 from . import __version__, ir, layouts, manifest
-from .bitpack import pack_bits
 from .errors import UnsupportedModelError, UsageError
-from .ir import IntConv, IntGraph, IntMaxPool
+from .ir import IntGraph
 from .plan import MemoryPlan
 from .resources import firmware_dir
 from .templating import render
@@ -38,25 +38,6 @@ log = logging.getLogger(__name__)
 
 PROJECT_FILE = "bnn_project.json"
 GRAPH_FILE = "bnn_model.npz"
-
-# The one map from integer-IR layers to the runtime's op codes (firmware/include/bnn/layers.h).
-OPS = {
-    ("conv2d", "u8", "b1"): "BNN_OP_CONV2D_U8_B1",
-    ("conv2d", "b1", "b1"): "BNN_OP_CONV2D_B1_B1",
-    ("conv2d", "u8", "s32"): "BNN_OP_CONV2D_U8_S32",
-    ("conv2d", "b1", "s32"): "BNN_OP_CONV2D_B1_S32",
-    ("dense", "u8", "b1"): "BNN_OP_DENSE_U8_B1",
-    ("dense", "b1", "b1"): "BNN_OP_DENSE_B1_B1",
-    ("dense", "u8", "s32"): "BNN_OP_DENSE_U8_S32",
-    ("dense", "b1", "s32"): "BNN_OP_DENSE_B1_S32",
-    ("maxpool", "b1", "b1"): "BNN_OP_MAXPOOL2D_B1",
-}
-
-THRESHOLD_NOTES = {
-    "transposed": "bit planes [group][plane] of tau + 1, lane = output channel % 32 (int32 bit patterns)",
-    "u8_transposed": "bit planes [group][plane] of tau + 255K + 1, lane = output channel % 32 "
-                     "(int32 bit patterns)",
-}
 
 # Parts of firmware/ that every project gets (plus platform/<board.platform> and platform/host).
 RUNTIME_PARTS = ("include", "src", "app", "cmake")
@@ -77,77 +58,73 @@ def c_ints(values: np.ndarray) -> str:
     return c_array(np.asarray(values, np.int64).ravel().tolist(), "{:d}", 12)
 
 
+def c_bytes(values: np.ndarray) -> str:
+    return c_array(np.asarray(values, np.int64).ravel().tolist(), "{:d}u", 16)
+
+
 def c_doubles(values: np.ndarray) -> str:
     """Exact double literals (C99 hex floats), so the target sees the host's very bits."""
     return c_array([float(v).hex() for v in np.asarray(values, np.float64).ravel()], "{}", 3)
 
 
-def _dims(layer) -> dict:
-    ih, iw, ic = layer.in_shape
-    oh, ow, oc = layer.out_shape
-    if isinstance(layer, IntConv):
-        (kh, kw), (sh, sw) = layer.kernel_size, layer.strides
-    else:
-        (kh, kw), (sh, sw) = layer.pool, layer.strides
-    for v in (ih, iw, ic, oh, ow, oc):
-        if v > 0xFFFF:
-            raise UnsupportedModelError(f"layer '{layer.name}': dimension {v} exceeds the runtime's "
-                                        "16-bit limit (65,535)")
-    for v in (kh, kw, sh, sw):
-        if v > 0xFF:
-            raise UnsupportedModelError(f"layer '{layer.name}': kernel/stride {v} exceeds the runtime's "
-                                        "8-bit limit (255)")
-    return {"in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc, "k_h": kh, "k_w": kw,
-                "stride_h": sh, "stride_w": sw}
+C_INITIALISERS = {"uint32_t": c_words, "int32_t": c_ints, "uint8_t": c_bytes}
 
 
-def _layer_context(i: int, layer, plan: MemoryPlan, kernels: str) -> dict:
-    buf = plan.buffers[i]
-    ctx = {"name": untrusted(layer.name), "sources": untrusted(", ".join(layer.source_layers)),
-           "dims": _dims(layer),
-               "in_offset": "BNN_BUFFER_INPUT" if buf.in_offset is None else f"{buf.in_offset}u",
-               "out_offset": buf.out_offset, "weights": None, "thresholds": None, "or_mask": None,
-               "shape_note": f"{tuple(layer.in_shape)} -> {tuple(layer.out_shape)}"}
-    if isinstance(layer, IntConv):
-        key = (layer.op, layer.input_kind, layer.output_kind)
-        ctx.update(op_enum=OPS[key], op_name=f"{layer.op} {layer.input_kind}->{layer.output_kind}",
-                   weights=True, thresholds=True if layer.thresholds is not None else None,
-                   blocks=_parameter_blocks(layer, kernels))
-    else:
-        mask = pack_bits(layer.or_mask)
-        ctx.update(op_enum=OPS[("maxpool", "b1", "b1")], op_name="maxpool b1->b1",
-                   or_mask=c_words(mask), or_mask_len=mask.size)
-    return ctx
+def _layer_context(i: int, node, plan: MemoryPlan, kernels: str) -> dict:
+    """Everything the template needs for node i: its constant arrays per kernel-set layout (each block
+    under its #if), its parameter struct and its kernel call, all from the node's op module."""
+    from . import ops
 
-
-def _parameter_blocks(layer: IntConv, kernels: str) -> list[dict]:
-    """One block of arrays per distinct layout among the kernel sets, each under its #if condition
-    (same symbol names), the standard layout last as the #else. A build compiles exactly one. A layout
-    the layer cannot have (e.g. too large a fan-in for bit-sliced counters) becomes an #error for that
-    set, unless it is the set being converted for, which is refused now."""
+    op = ops.get(node.op)
+    for problem in ops.conv.dims_limits(node) if node.op in ("conv2d", "dense") else []:
+        raise UnsupportedModelError(f"layer '{node.name}': {problem} (the runtime's field sizes)")
     by_layout: dict[str, list[str]] = {}
+    layers = {}
     for kset in layouts.KERNEL_SETS:
-        by_layout.setdefault(layouts.layout_for(layer, kset), []).append(kset)
-    order = sorted(by_layout, key=lambda lay: lay == "standard")  # standard last
+        layer = op.c_layer(node, kset)
+        layers[kset] = layer
+        by_layout.setdefault(layer.layout, []).append(kset)
+    if layers[kernels].error:
+        others = [k for k in layouts.KERNEL_SETS if not layers[k].error]
+        raise UnsupportedModelError(layers[kernels].error,
+                                    hint=f"convert with --kernels {others[0]}" if others else None)
+    order = sorted(by_layout, key=lambda lay: by_layout[lay] == ["ref"] or "ref" in by_layout[lay])  # ref last
     blocks = []
     for lay in order:
+        layer = layers[by_layout[lay][0]]
         cond = " || ".join(f"defined(BNN_KERNELS_{k.upper()})" for k in by_layout[lay])
-        try:
-            thr = layouts.threshold_words(layer, lay) if layer.thresholds is not None else None
-        except UnsupportedModelError as exc:
-            if kernels in by_layout[lay]:
-                others = [k for k in layouts.KERNEL_SETS if k not in by_layout[lay]]
-                raise UnsupportedModelError(exc.message, hint=f"convert with --kernels {others[0]}") from exc
-            blocks.append({"layout": lay, "cond": cond, "error": c_string(exc.message)})
+        if layer.error:
+            blocks.append({"cond": cond, "layout": lay, "error": c_string(layer.error), "arrays": []})
             continue
-        words = layouts.weight_words(layer, lay)
-        block = {"layout": lay, "weights": c_words(words), "weights_len": words.size, "cond": cond}
-        if thr is not None:
-            block.update(thresholds=c_ints(thr), thresholds_len=thr.size,
-                         thresholds_note=THRESHOLD_NOTES.get(lay, "tau per output channel: bit = acc > tau"))
-        blocks.append(block)
-    blocks[-1]["cond"] = None  # the standard layout is the plain #else (or the only block)
-    return blocks
+        blocks.append({"cond": cond, "layout": lay, "arrays": [
+            {"name": f"layer{i}_{a.suffix}", "ctype": a.ctype, "len": int(a.values.size), "note": a.note,
+             "init": C_INITIALISERS[a.ctype](a.values)} for a in layer.arrays]})
+    if len(blocks) > 1 and all(b["arrays"] == blocks[0]["arrays"] and "error" not in b for b in blocks):
+        blocks = blocks[:1]
+    blocks[-1]["cond"] = None  # the ref layout is the plain #else (or the only block)
+    layer = layers[kernels]
+    names = {a.suffix: f"layer{i}_{a.suffix}" for a in layer.arrays}
+    buf = plan.buffers[i]
+
+    def tensor_ptr(offset):
+        return "input" if offset is None else f"(arena + {offset}u)"
+
+    subst = {**names, "params": f"layer{i}_params", "input": tensor_ptr(buf.in_offset),
+             "output": tensor_ptr(buf.out_offset)}
+    return {"name": untrusted(node.name), "sources": untrusted(", ".join(node.source_layers)),
+            "kind": node.kind, "shape_note": f"{tuple(node.in_shape)} -> {tuple(node.out_shape)}",
+            "blocks": blocks, "params_type": layer.params_type,
+            "params_init": Template(layer.params_init).substitute(subst),
+            "call": Template(layer.call).substitute(subst)}
+
+
+def check_project_path(path: Path) -> None:
+    """CMake splits unquoted arguments at ';' (a list separator), so such a path cannot be built."""
+    full = str(Path(path).resolve())
+    bad = sorted({ch for ch in full if ch == ";" or ord(ch) < 0x20 or ord(ch) == 0x7F})
+    if bad:
+        raise UsageError(f"project path {inline(full)} contains {', '.join(repr(c) for c in bad)}, which CMake "
+                         "cannot handle in paths", hint="choose a directory without ';' or control characters")
 
 
 def _check_user_changes(outdir: Path, project_file: Path, force: bool) -> None:
@@ -174,15 +151,6 @@ class GeneratedProject:
     files: tuple[str, ...]
 
 
-def check_project_path(path: Path) -> None:
-    """CMake splits unquoted arguments at ';' (a list separator), so such a path cannot be built."""
-    full = str(Path(path).resolve())
-    bad = sorted({ch for ch in full if ch == ";" or ord(ch) < 0x20 or ord(ch) == 0x7F})
-    if bad:
-        raise UsageError(f"project path {inline(full)} contains {', '.join(repr(c) for c in bad)}, which CMake "
-                         "cannot handle in paths", hint="choose a directory without ';' or control characters")
-
-
 def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, *, source: str,
                   kernels: str = "ref", extra_meta: dict | None = None, force: bool = False) -> GeneratedProject:
     """Render every file of the firmware project into ``outdir`` (created, or refreshed when the user
@@ -202,15 +170,15 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
     if kernels not in sets:
         raise UsageError(f"unknown kernel set '{kernels}'; available: {', '.join(sets)}")
     digest = ir.model_hash(graph)
-    last = graph.layers[-1]
     ctx = {
         "version": __version__, "model_name": untrusted(graph.name), "source": untrusted(source),
         "hash": digest, "hash_bytes": ", ".join(f"0x{b:02x}" for b in bytes.fromhex(digest)[:16]),
         "board": board, "input_range": graph.input_range, "input_shape": graph.input_shape,
         "input_bytes": graph.input_bytes, "output_count": graph.output_count,
-        "output_channels": last.out_shape[2], "plan": plan, "arena_words": max(1, plan.arena_bytes // 4),
-        "layers": [_layer_context(i, layer, plan, kernels) for i, layer in enumerate(graph.layers)],
-        "out_scale": c_doubles(last.scale), "out_offset": c_doubles(last.offset), "kernels": kernels,
+        "output_channels": graph.output.shape[2], "plan": plan, "arena_words": max(1, plan.arena_bytes // 4),
+        "layers": [_layer_context(i, node, plan, kernels) for i, node in enumerate(graph.layers)],
+        "output_offset": plan.buffers[-1].out_offset,
+        "out_scale": c_doubles(graph.out_scale), "out_offset": c_doubles(graph.out_offset), "kernels": kernels,
         "defines": sorted(board.defines.items()),
     }
     outdir.mkdir(parents=True, exist_ok=True)
@@ -240,11 +208,9 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
         "keras_input_shape": list(graph.keras_input_shape), "input_bytes": graph.input_bytes,
         "output_count": graph.output_count, "softmax": graph.softmax, "plan": plan.as_dict(),
         "layers": [
-            {"name": layer.name, "kind": "maxpool" if isinstance(layer, IntMaxPool)
-             else f"{layer.op} {layer.input_kind}->{layer.output_kind}",
-             "in_shape": list(layer.in_shape), "out_shape": list(layer.out_shape),
-             "macs": int(layer.macs), "source_layers": list(layer.source_layers)}
-            for layer in graph.layers
+            {"name": node.name, "kind": node.kind, "in_shape": list(node.in_shape),
+             "out_shape": list(node.out_shape), "macs": int(node.macs), "source_layers": list(node.source_layers)}
+            for node in graph.layers
         ],
         **(extra_meta or {}),
     }

@@ -1,22 +1,30 @@
 """Parameter layouts: how each kernel set wants a layer's weights and thresholds laid out in flash.
 
-The integer IR holds weights as booleans ``[O, KH, KW, C]`` (True = -1) and thresholds as int32; this
-module is the one place that turns them into the words a kernel set reads. Layouts by kernel set and
-layer kind (input -> output):
+The integer IR holds weights as booleans ``[O, KH, KW, C]`` (True = -1) and thresholds as int32
+``[classes, O]`` (one row per border class of a 'same'-padded layer, see ``bnn_mcu/ops/conv.py``; one
+row for valid padding); this module is the one place that turns them into the words a kernel set
+reads. Layouts by kernel set and layer kind (input -> output):
 
 ============  ===============  ===================================================================
 set           layer            layout
 ============  ===============  ===================================================================
-ref           every layer      ``standard``: ``[O][KH][KW][ceil(C/32)]`` words, channel c at bit c%32
-                               of word c/32 (the activation layout); thresholds int32 ``[O]``
+ref           b1 -> any        ``standard``: ``[O][KH][KW][ceil(C/32)]`` words, channel c at bit c%32
+                               of word c/32 (the activation layout); thresholds int32 ``[class][O]``
+ref           u8 -> any        ``flat``: ``[O][ceil(K/32)]`` words, K = KH*KW*C, tap i =
+                               (ky*KW + kx)*C + c at bit i%32 of word i/32 (1 bit per weight even for
+                               C = 1); thresholds int32 ``[class][O]``
 bitsliced     b1 -> b1         ``transposed``: ``[ceil(O/32)][KH][KW][C]`` words, one word per input
                                bit holding 32 output channels (lane o%32); thresholds as bit planes
-                               ``[ceil(O/32)][P]``: plane k = bit k of (tau + 1) per lane,
+                               ``[class][ceil(O/32)][P]``: plane k = bit k of (tau + 1) per lane,
                                P = bit_length(K + 1)
 bitsliced     u8 -> b1         ``u8_transposed``: weights as ``transposed``; thresholds as bit planes
                                of tau + 255K + 1 (in [0, 510K + 1]), P = bit_length(1020K + 1)
-bitsliced     others           ``standard`` (those layers run the ref kernels)
+bitsliced     others           as ref (those layers run the ref kernels)
 ============  ===============  ===================================================================
+
+A border class is chosen per output pixel as ``row_class[oy] * col_classes + col_class[ox]``
+(``bnn_conv_params_t`` in ``firmware/include/bnn/kernels.h``); its block of thresholds follows the
+previous class's block.
 """
 
 from __future__ import annotations
@@ -25,10 +33,22 @@ import numpy as np
 
 from .bitpack import pack_bits
 from .errors import UnsupportedModelError
-from .ir import IntConv
 
 KERNEL_SETS = ("ref", "bitsliced")  # the kernel sets codegen emits parameters for (ref first)
 DEFAULT_KERNELS = "bitsliced"
+
+WEIGHT_NOTES = {
+    "standard": "[O][KH][KW][ceil(C/32)] words, channel c at bit c%32 (bit 1 = -1)",
+    "flat": "[O][ceil(K/32)] words, tap (ky*KW + kx)*C + c at bit i%32 of word i/32 (bit 1 = -1)",
+    "transposed": "[ceil(O/32)][KH][KW][C] words: one per input bit, lane = output channel % 32",
+    "u8_transposed": "[ceil(O/32)][KH][KW][C] words: one per input byte, lane = output channel % 32",
+}
+THRESHOLD_NOTES = {
+    "standard": "[border class][O] int32 tau: bit = acc > tau",
+    "flat": "[border class][O] int32 tau: bit = acc > tau",
+    "transposed": "[border class][ceil(O/32)][planes] bit planes of tau + 1, lane = output channel % 32",
+    "u8_transposed": "[border class][ceil(O/32)][planes] bit planes of tau + 255K + 1, lane = output channel % 32",
+}
 
 
 def available_sets(src_dir) -> list[str]:
@@ -38,19 +58,21 @@ def available_sets(src_dir) -> list[str]:
     return [k for k in KERNEL_SETS if (Path(src_dir) / k).is_dir()]
 
 
-def layout_for(layer: IntConv, kernels: str) -> str:
+def layout_for(node, kernels: str) -> str:
     if kernels not in KERNEL_SETS:
         raise ValueError(f"unknown kernel set {kernels!r}")
-    if kernels == "bitsliced" and layer.output_kind == "b1":
-        return "transposed" if layer.input_kind == "b1" else "u8_transposed"
-    return "standard"
+    if kernels == "bitsliced" and node.output_kind == "b1":
+        return "transposed" if node.input_kind == "b1" else "u8_transposed"
+    return "flat" if node.input_kind == "u8" else "standard"
 
 
-def weight_words(layer: IntConv, layout: str) -> np.ndarray:
-    bits = np.asarray(layer.weight_bits, bool)  # [O, KH, KW, C]
+def weight_words(node, layout: str) -> np.ndarray:
+    bits = np.asarray(node.params["weight_bits"], bool)  # [O, KH, KW, C]
     o, kh, kw, c = bits.shape
     if layout == "standard":
         return pack_bits(bits)
+    if layout == "flat":
+        return pack_bits(bits.reshape(o, kh * kw * c))
     if layout in ("transposed", "u8_transposed"):
         groups = (o + 31) // 32
         padded = np.zeros((groups * 32, kh, kw, c), bool)
@@ -60,10 +82,12 @@ def weight_words(layer: IntConv, layout: str) -> np.ndarray:
     raise ValueError(layout)
 
 
-def threshold_words(layer: IntConv, layout: str) -> np.ndarray:
-    """int32 thresholds (standard, rows) or the bit planes of tau + 1 (transposed), as int32 words."""
-    tau = np.asarray(layer.thresholds, np.int64)
-    k = layer.fan_in
+def threshold_words(node, layout: str) -> np.ndarray:
+    """int32 thresholds ``[class][O]`` (standard, flat) or per class the bit planes of tau + 1
+    (transposed) or tau + 255K + 1 (u8_transposed), as int32 words."""
+    tau = np.asarray(node.params["thresholds"], np.int64)  # [classes, O]
+    kh, kw = node.attrs["kernel_size"]
+    k = kh * kw * node.in_shape[2]
     if layout == "transposed":
         # count > tau  <=>  count >= tau + 1, and tau + 1 is in [0, K + 1]
         bias, planes = 1, plane_count(k)
@@ -73,33 +97,32 @@ def threshold_words(layer: IntConv, layout: str) -> np.ndarray:
     else:
         return tau.astype(np.int32)
     if planes > MAX_PLANES:
-        raise UnsupportedModelError(f"layer '{layer.name}': fan-in {k} is too large for the bit-sliced kernels "
-                         f"({planes} counter planes, at most {MAX_PLANES})")
-    o = len(tau)
+        raise UnsupportedModelError(f"layer '{node.name}': fan-in {k} is too large for the bit-sliced kernels "
+                                    f"({planes} counter planes, at most {MAX_PLANES})")
+    classes, o = tau.shape
     groups = (o + 31) // 32
-    t1 = np.zeros(groups * 32, np.int64)  # tail lanes are masked in the kernel
-    t1[:o] = tau + bias
-    t1 = t1.reshape(groups, 32)
-    out = np.zeros((groups, planes), np.uint32)
+    t1 = np.zeros((classes, groups * 32), np.int64)  # tail lanes are masked in the kernel
+    t1[:, :o] = tau + bias
+    t1 = t1.reshape(classes, groups, 32)
+    out = np.zeros((classes, groups, planes), np.uint32)
     for p in range(planes):
-        bits = ((t1 >> p) & 1).astype(bool)
-        out[:, p] = pack_bits(bits)[:, 0]
+        out[:, :, p] = pack_bits(((t1 >> p) & 1).astype(bool))[..., 0]
     return out.view(np.int32)
 
 
 def problems(graph, kernels: str) -> list[str]:
     """Why ``graph`` cannot be laid out for ``kernels`` (empty when it can)."""
+    from . import ops
+
     out = []
-    for layer in graph.layers:
-        if isinstance(layer, IntConv) and layer.thresholds is not None:
-            try:
-                threshold_words(layer, layout_for(layer, kernels))
-            except UnsupportedModelError as exc:
-                out.append(exc.message)
+    for node in graph.layers:
+        error = ops.get(node.op).c_layer(node, kernels).error
+        if error:
+            out.append(error)
     return out
 
 
-MAX_PLANES = 24  # BNN_BS_MAX_PLANES in firmware/src/bitsliced/bs_common.h
+MAX_PLANES = 24  # BNN_BS_MAX_PLANES in firmware/src/bitsliced/bs_common.h (test_layouts checks it)
 
 
 def plane_count(k: int) -> int:

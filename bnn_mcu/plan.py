@@ -1,13 +1,15 @@
-"""Static memory plan: where every activation lives, and whether the model fits the board.
+"""Static memory plan: where every tensor lives, and whether the model fits the board.
 
-Activations ping-pong between two regions of one static arena: layer i writes region i % 2 and reads
-the other one (layer 0 reads the caller's input buffer directly). Each region is as large as the
-largest activation placed in it, so the arena is the sum of the two maxima. Bits are padded to
-whole 32-bit words per pixel (see :func:`bnn_mcu.ir.activation_bytes`).
+Tensors are placed in one static arena by liveness over the graph: walking the nodes in execution
+order, each node's output goes to the lowest offset that overlaps no tensor still to be read (its own
+inputs included: kernels never work in place), and a tensor's bytes are free again after the last
+node that reads it. The model input is the caller's buffer, not part of the arena. Bits are padded to
+whole 32-bit words per pixel (:func:`bnn_mcu.ir.activation_bytes`).
 
-Flash and RAM are estimated before building (weights + thresholds + tables + a runtime allowance;
-arena + protocol buffers + stack) so that a model that cannot fit is refused with the numbers before
-any compiler runs; ``bnn-mcu build`` then reports the exact figures from ``arm-none-eabi-size``.
+Flash and RAM are estimated before building (each op's constant data for the chosen kernel set + a
+runtime allowance; arena + protocol buffers + stack) so that a model that cannot fit is refused with
+the numbers before any compiler runs; ``bnn-mcu build`` then reports the exact figures from
+``arm-none-eabi-size``.
 """
 
 from __future__ import annotations
@@ -16,21 +18,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import protocol
-from .bitpack import words_for
+from . import ops, protocol
 from .errors import PlanError
-from .ir import IntConv, IntGraph, activation_bytes
+from .ir import IntGraph, activation_bytes
+from .layouts import DEFAULT_KERNELS
 
 # Measured on mps2-an386 with -O2 (text of runtime + protocol + platform + newlib-nano); see README.
 RUNTIME_FLASH_ALLOWANCE = 12 * 1024
 RUNTIME_RAM_ALLOWANCE = 1024
+DISPATCH_BYTES_PER_NODE = 24  # one case of the generated bnn_model_run_layer (measured: 20-28 B)
 
 
 @dataclass(frozen=True)
 class LayerBuffers:
-    in_offset: int | None  # None: the caller's input buffer
+    in_offset: int | None  # the first input; None: the caller's input buffer
     out_offset: int
     out_bytes: int
+    in_offsets: tuple = ()  # every input (None for the model input)
 
 
 @dataclass(frozen=True)
@@ -44,13 +48,14 @@ class MemoryPlan:
     serial_bytes: int
     flash_estimate: int
     ram_estimate: int
+    kernels: str = DEFAULT_KERNELS
 
     def as_dict(self) -> dict:
         return {
             "arena_bytes": self.arena_bytes, "weight_bytes": self.weight_bytes,
             "threshold_bytes": self.threshold_bytes, "table_bytes": self.table_bytes,
             "max_payload": self.max_payload, "serial_bytes": self.serial_bytes, "flash_estimate": self.flash_estimate,
-            "ram_estimate": self.ram_estimate,
+            "ram_estimate": self.ram_estimate, "kernels": self.kernels,
         }
 
 
@@ -71,34 +76,50 @@ def serial_buffer_bytes(graph: IntGraph) -> int:
             + 4 * len(graph.layers))
 
 
-def make_plan(graph: IntGraph, *, stack_bytes: int = 0) -> MemoryPlan:
-    shapes = graph.activation_shapes()
-    sizes = [_align(activation_bytes(kind, shape)) for kind, shape in shapes[1:]]
-    region = [0, 0]
-    for i, size in enumerate(sizes):
-        region[i % 2] = max(region[i % 2], size)
-    base = [0, region[0]]
+def place_tensors(graph: IntGraph) -> tuple[dict[int, int], int]:
+    """(tensor id -> arena offset, arena bytes): first fit by liveness (see the module doc)."""
+    last_use = graph.last_use()
+    placed: dict[int, tuple[int, int, int]] = {}  # id -> (offset, size, last use)
+    offsets: dict[int, int] = {}
+    arena = 0
+    for i, node in enumerate(graph.layers):
+        size = _align(activation_bytes(node.output.kind, node.output.shape))
+        live = sorted((off, sz) for off, sz, last in placed.values() if last >= i)
+        offset = 0
+        for off, sz in live:  # the lowest gap that holds `size`
+            if offset + size <= off:
+                break
+            offset = max(offset, off + sz)
+        placed[node.output.id] = (offset, size, last_use[node.output.id])
+        offsets[node.output.id] = offset
+        arena = max(arena, offset + size)
+    return offsets, arena
+
+
+def make_plan(graph: IntGraph, *, stack_bytes: int = 0, kernels: str = DEFAULT_KERNELS) -> MemoryPlan:
+    offsets, arena = place_tensors(graph)
     buffers = []
-    for i, size in enumerate(sizes):
-        buffers.append(LayerBuffers(in_offset=None if i == 0 else base[(i - 1) % 2],
-                                    out_offset=base[i % 2], out_bytes=size))
-    weight_bytes = threshold_bytes = 0
-    for layer in graph.layers:
-        if isinstance(layer, IntConv):
-            o, kh, kw, c = layer.weight_bits.shape
-            weight_bytes += o * kh * kw * words_for(c) * 4
-            threshold_bytes += 4 * o if layer.thresholds is not None else 16 * o
-        else:
-            threshold_bytes += 4 * words_for(layer.in_shape[2])
-    table_bytes = 40 * len(graph.layers)
+    for node in graph.layers:
+        ins = tuple(offsets.get(t.id) for t in node.inputs)  # the model input has no arena offset
+        buffers.append(LayerBuffers(in_offset=ins[0], out_offset=offsets[node.output.id],
+                                    out_bytes=_align(activation_bytes(node.output.kind, node.output.shape)),
+                                    in_offsets=ins))
+    weight_bytes = threshold_bytes = table_bytes = 0
+    for node in graph.layers:
+        layer = ops.get(node.op).c_layer(node, kernels)
+        for arr in layer.arrays:
+            if arr.suffix == "weights":
+                weight_bytes += arr.values.nbytes
+            else:
+                threshold_bytes += arr.values.nbytes
+        table_bytes += 32 + DISPATCH_BYTES_PER_NODE  # the parameter struct and the call
     payload = max_payload(graph)
-    arena = region[0] + region[1]
     flash = weight_bytes + threshold_bytes + table_bytes + RUNTIME_FLASH_ALLOWANCE
     ram = arena + serial_buffer_bytes(graph) + stack_bytes + RUNTIME_RAM_ALLOWANCE
     return MemoryPlan(buffers=tuple(buffers), arena_bytes=arena, weight_bytes=weight_bytes,
                       threshold_bytes=threshold_bytes, table_bytes=table_bytes, max_payload=payload,
-                      serial_bytes=serial_buffer_bytes(graph),
-                      flash_estimate=flash, ram_estimate=ram)
+                      serial_bytes=serial_buffer_bytes(graph), flash_estimate=flash, ram_estimate=ram,
+                      kernels=kernels)
 
 
 def check_fits(plan: MemoryPlan, board) -> None:

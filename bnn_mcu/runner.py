@@ -3,6 +3,11 @@
 The harness owns its QEMU child (killed on every path), handshakes (HELLO/INFO), refuses a target
 whose model hash differs from the project's, streams every input in a checksummed frame, and compares
 the target's int32 outputs and top-1 class with the numpy reference bit for bit.
+
+Before anything runs, the float inputs are measured against the project's input range: values outside
+it are clipped by the 8-bit quantisation, and a share above :data:`MAX_CLIPPED_SHARE` means the range is
+wrong (:func:`check_clipping`). With ``--keras`` the user's Larq model also runs on the original float
+inputs, to measure how close the target comes to the float model (:func:`bnn_mcu.larqcheck.float_fidelity`).
 """
 
 from __future__ import annotations
@@ -42,6 +47,19 @@ class RunSummary:
     keras_bits_compared: int | None = None
     keras_tie_disagreements: int | None = None
     keras_unexplained_disagreements: int | None = None
+    # Fidelity to the user's float model (--keras): Larq on the original float x, not the 8-bit codes.
+    # A measurement, not a check: it differs a little because the target sees x quantised to 8 bits.
+    float_top1_agreement: float | None = None  # target top-1 == Larq-on-float top-1
+    float_top1_disagreements: int | None = None
+    float_max_abs_diff: float | None = None  # |host outputs rebuilt from raw - Larq-on-float outputs|
+    float_accuracy_keras: float | None = None  # Larq on the float x, with labels
+    # The float inputs against the project's input range (values outside are clipped to LO or HI).
+    input_range: list = field(default_factory=list)
+    input_min: float | None = None
+    input_max: float | None = None
+    clipped_values: int = 0
+    clipped_share: float = 0.0
+    inputs_with_clipping: int = 0
     count_unit: str = "none"  # "instructions" (QEMU -icount), "cycles" (DWT) or "none"
     per_inference_mean: float | None = None
     per_inference_min: float | None = None
@@ -116,10 +134,60 @@ def _labels(y: np.ndarray, n: int, p: Path, expect: str) -> np.ndarray:
                      hint=f"expected {expect}")
 
 
+# More clipped input values than this share means the input range is wrong: refused before running.
+MAX_CLIPPED_SHARE = 0.001
+
+
+@dataclass(frozen=True)
+class Clipping:
+    """How the float inputs ``x`` (N, values) sit in the input range [lo, hi]."""
+
+    lo: float
+    hi: float
+    inputs: int
+    values: int
+    clipped_values: int
+    inputs_with_clipping: int
+    x_min: float
+    x_max: float
+
+    @property
+    def share(self) -> float:
+        return self.clipped_values / self.values if self.values else 0.0
+
+
+def _outside(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    tol = 1e-6 * (hi - lo)  # float32 inputs such as pixel/255 may overshoot HI by a rounding step
+    return (x < lo - tol) | (x > hi + tol)
+
+
+def clipping(x: np.ndarray, input_range) -> Clipping:
+    """Count the values of ``x`` (N, ...) outside ``input_range``, as :func:`quantize` sees them."""
+    lo, hi = (float(v) for v in input_range)
+    x = np.asarray(x)
+    out = _outside(x, lo, hi).reshape(len(x), -1)
+    return Clipping(lo=lo, hi=hi, inputs=len(x), values=int(out.size), clipped_values=int(out.sum()),
+                    inputs_with_clipping=int(out.any(axis=1).sum()),
+                    x_min=float(np.min(x)) if x.size else 0.0, x_max=float(np.max(x)) if x.size else 0.0)
+
+
+def check_clipping(c: Clipping, *, allow: bool = False) -> None:
+    """Refuse inputs of which more than :data:`MAX_CLIPPED_SHARE` fall outside the input range: the
+    project was converted with another ``--input-range`` than the one the inputs (and the model) use."""
+    if allow or c.share <= MAX_CLIPPED_SHARE:
+        return
+    raise UsageError(
+        f"{c.clipped_values:,} of {c.values:,} input values ({100 * c.share:.2f}%, in {c.inputs_with_clipping} "
+        f"of {c.inputs} inputs) lie outside the project's --input-range {c.lo:g} {c.hi:g}, where the 8-bit "
+        f"quantisation would clip them; x spans [{c.x_min:g}, {c.x_max:g}]",
+        hint=f"convert again with the --input-range the model's float inputs really use (x here spans "
+        f"[{c.x_min:g}, {c.x_max:g}]), or scale x as the model was trained; --allow-clipping runs anyway "
+        f"(more than {100 * MAX_CLIPPED_SHARE:g}% clipped is refused)")
+
+
 def quantize(x: np.ndarray, graph) -> np.ndarray:
     lo, hi = graph.input_range
-    tol = 1e-6 * (hi - lo)
-    outside = int(np.sum((x < lo - tol) | (x > hi + tol)))
+    outside = int(np.sum(_outside(np.asarray(x), lo, hi)))
     if outside:
         log.warning("%d input values lie outside the input range [%g, %g] and were clipped; was the "
                     "model converted with the right --input-range?", outside, lo, hi)
@@ -243,10 +311,14 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
     graph = project.graph()
     board = project.board()
     keras = load_keras_for(project, keras_model, graph) if keras_model else None
+    clip = clipping(x, graph.input_range)
     q = quantize(x, graph)
     ref = reference.run(graph, q)
     summary = RunSummary(project=str(project.path), board=board.name, model_hash=project.model_hash,
-                         target="", inputs=len(q), binary_macs=int(sum(l.macs for l in graph.layers)))
+                         target="", inputs=len(q), binary_macs=int(sum(l.macs for l in graph.layers)),
+                         input_range=[clip.lo, clip.hi], input_min=clip.x_min, input_max=clip.x_max,
+                         clipped_values=clip.clipped_values, clipped_share=clip.share,
+                         inputs_with_clipping=clip.inputs_with_clipping)
     raw = np.zeros_like(ref.raw)
     top1 = np.zeros(len(q), np.int64)
     counts = np.zeros(len(q), np.float64)
@@ -289,7 +361,7 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
         summary.accuracy_target = float(np.mean(top1 == y))
         summary.accuracy_reference = float(np.mean(ref.top1 == y))
     if keras is not None:
-        from .larqcheck import compare
+        from .larqcheck import compare, float_fidelity
 
         cmp, kout = compare(keras, graph, q)
         summary.keras_top1_agreement = cmp.top1_agreement
@@ -299,6 +371,12 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
         summary.keras_unexplained_disagreements = cmp.unexplained_disagreements
         if y is not None:
             summary.accuracy_keras = float(np.mean(np.argmax(kout, axis=1) == y))
+        fid, fout = float_fidelity(keras, graph, x, raw, top1)
+        summary.float_top1_agreement = fid.top1_agreement
+        summary.float_top1_disagreements = fid.top1_disagreements
+        summary.float_max_abs_diff = fid.max_abs_output_diff
+        if y is not None:
+            summary.float_accuracy_keras = float(np.mean(np.argmax(fout, axis=1) == y))
     logits = reference.logits_from_raw(graph, raw)
     arrays = {"raw": raw, "logits": reference.softmax(logits) if graph.softmax else logits,
               "top1": top1, "count": counts}

@@ -25,16 +25,16 @@ def qconv(filters, k, first=False, **kw):
     import larq as lq
 
     return lq.layers.QuantConv2D(
-        filters, k, input_quantizer=None if first else "ste_sign", kernel_quantizer="ste_sign",
-        kernel_constraint="weight_clip", **{"use_bias": False, **kw})
+        filters, k, **{"input_quantizer": None if first else "ste_sign", "kernel_quantizer": "ste_sign",
+                       "kernel_constraint": "weight_clip", "use_bias": False, **kw})
 
 
 def qdense(units, first=False, **kw):
     import larq as lq
 
     return lq.layers.QuantDense(
-        units, input_quantizer=None if first else "ste_sign", kernel_quantizer="ste_sign",
-        kernel_constraint="weight_clip", **{"use_bias": False, **kw})
+        units, **{"input_quantizer": None if first else "ste_sign", "kernel_quantizer": "ste_sign",
+                  "kernel_constraint": "weight_clip", "use_bias": False, **kw})
 
 
 def randomize(model, seed=0, fan_scale=True):
@@ -85,3 +85,55 @@ def mlp_model(n_in=70, hidden=(65, 31), classes=5, seed=0):
         layers += [qdense(h), k.layers.BatchNormalization()]
     layers += [qdense(classes), k.layers.BatchNormalization()]
     return randomize(k.Sequential(layers, name="toy_mlp"), seed=seed)
+
+
+def bconv(filters, k, **kw):
+    """A binary conv whose input quantizer is a sign (any sign-family quantizer via input_quantizer=)."""
+    return qconv(filters, k, **kw)
+
+
+def same_padding_model(pad_values=0.0, input_shape=(9, 7, 3), seed=0, strides=1, kernel=3, first_same=True,
+                       input_sign=False):
+    """Every conv 'same' (odd sizes: asymmetric bottom/right padding) with Larq's pad_values."""
+    k = keras()
+    first_q = "ste_sign" if input_sign else None
+    layers = [k.layers.InputLayer(input_shape),
+              qconv(12, kernel, first=True, padding="same" if first_same else "valid", strides=strides,
+                    input_quantizer=first_q, pad_values=pad_values),
+              k.layers.BatchNormalization(),
+              qconv(33, kernel, padding="same", strides=strides, pad_values=pad_values),
+              k.layers.BatchNormalization(), k.layers.Flatten(), qdense(5), k.layers.BatchNormalization()]
+    return randomize(k.Sequential(layers, name="same_padding"), seed=seed)
+
+
+def binary_mlp(n_in=(28, 28), hidden=(64, 48), classes=10, seed=0):
+    """The textbook binary MLP: the first layer binarizes the pixels (input_quantizer='ste_sign')."""
+    k = keras()
+    layers = [k.layers.InputLayer(n_in), k.layers.Flatten(), qdense(hidden[0], input_quantizer="ste_sign"),
+              k.layers.BatchNormalization()]
+    for h in hidden[1:]:
+        layers += [qdense(h), k.layers.BatchNormalization()]
+    layers += [qdense(classes), k.layers.BatchNormalization(), k.layers.Activation("softmax")]
+    return randomize(k.Sequential(layers, name="binary_mlp"), seed=seed)
+
+
+def everything_model(seed=0):
+    """One model with every capability of the graph-IR issue: a binarized model input into a 'same' conv
+    (pad_values=1), a 'same' conv with pad_values=0, stride 2 and a bias before BN, 'same' max-pooling
+    3x3/2 before a BN with mixed-sign gamma, BN without center, BN without scale and a large epsilon,
+    a 5x3 kernel, SteSign(clip_value=0.5) and ApproxSign/SwishSign quantizers, a dense layer, and a last
+    binary layer without BN (real logits) with a bias."""
+    import larq as lq
+
+    k = keras()
+    layers = [
+        k.layers.InputLayer((11, 10, 2)),
+        qconv(16, 3, padding="same", pad_values=1.0, input_quantizer="ste_sign"), k.layers.BatchNormalization(),
+        qconv(24, 3, padding="same", strides=2, use_bias=True,
+              input_quantizer=lq.quantizers.SteSign(clip_value=0.5)), k.layers.BatchNormalization(center=False),
+        k.layers.MaxPooling2D(3, strides=2, padding="same"), k.layers.BatchNormalization(epsilon=0.5),
+        qconv(40, (5, 3), padding="same", input_quantizer="approx_sign"), k.layers.BatchNormalization(scale=False),
+        k.layers.Flatten(), qdense(33, input_quantizer="swish_sign"), k.layers.BatchNormalization(),
+        qdense(7, use_bias=True),
+    ]
+    return randomize(k.Sequential(layers, name="everything"), seed=seed)

@@ -118,7 +118,7 @@ def test_a_wrong_reference_fails_the_bench(toy_project, tmp_path, capsys):
     bad = _copy_project(toy_project, tmp_path / "bad")
     graph = ir.load(bad / "bnn_model.npz")
     layer = graph.layers[0]
-    wrong = dataclasses.replace(layer, thresholds=layer.thresholds + 40)
+    wrong = layer.with_params(thresholds=layer.thresholds + 40)
     ir.save(dataclasses.replace(graph, layers=(wrong,) + graph.layers[1:]), bad / "bnn_model.npz")
     rc = main(["bench", str(bad), "--json"])
     captured = capsys.readouterr()

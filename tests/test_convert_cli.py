@@ -20,7 +20,7 @@ def test_convert_is_deterministic(tmp_path, toy_h5, capsys):
     assert fa.keys() == fb.keys()
     assert all(fa[k] == fb[k] for k in fa), [k for k in fa if fa[k] != fb[k]]
     data = (a / "model" / "bnn_model_data.c").read_text()
-    assert "do not edit" in data and "BNN_OP_CONV2D_U8_B1" in data and "BNN_OP_MAXPOOL2D_B1" in data
+    assert "do not edit" in data and "bnn_conv2d_u8_b1(&layer0_params" in data and "bnn_maxpool2d_b1(" in data
 
 
 def test_convert_json_and_project_metadata(tmp_path, toy_h5, capsys):
@@ -44,8 +44,8 @@ def test_input_range_changes_the_hash(tmp_path, toy_h5, capsys):
 def test_inspect_lists_layers(toy_h5, capsys):
     assert main(["inspect", str(toy_h5), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
-    assert [r["kind"].split(" (")[0] for r in obj["layers"]] == [
-        "conv2d u8->b1", "maxpool b1", "conv2d b1->b1", "maxpool b1", "dense b1->b1", "dense b1->s32"]
+    assert [r["kind"] for r in obj["layers"]] == [
+        "conv2d u8->b1", "maxpool2d b1->b1", "conv2d b1->b1", "maxpool2d b1->b1", "dense b1->b1", "dense b1->s32"]
     assert obj["fits"] and obj["softmax"] and "dropout" in obj["ignored_layers"][1]
 
 
@@ -63,7 +63,8 @@ def _err(capsys):
     return err
 
 
-@pytest.mark.parametrize("case", ["float_dense", "same_padding", "relu", "conv2d_transpose", "tern", "late_real"])
+@pytest.mark.parametrize("case", ["float_dense", "dilation", "relu", "conv2d_transpose", "tern", "late_real",
+                                  "heaviside", "rescaling"])
 def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
     k = models.keras()
     import larq as lq
@@ -71,7 +72,9 @@ def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
     first = [k.layers.InputLayer((8, 8, 1))]
     layers = {
         "float_dense": first + [k.layers.Flatten(), k.layers.Dense(4, name="plain_dense")],
-        "same_padding": first + [models.qconv(4, 3, first=True, padding="same", name="padded")],
+        "dilation": first + [models.qconv(4, 3, first=True, dilation_rate=2, name="dilated")],
+        "heaviside": first + [lq.layers.QuantConv2D(4, 3, kernel_quantizer="ste_heaviside", name="heavi")],
+        "rescaling": first + [k.layers.Rescaling(1 / 255, name="scale"), models.qconv(4, 3, first=True)],
         "relu": first + [models.qconv(4, 3, first=True), k.layers.Activation("relu", name="act_relu")],
         "conv2d_transpose": first + [k.layers.Conv2DTranspose(2, 3, name="up")],
         "tern": first + [lq.layers.QuantConv2D(4, 3, kernel_quantizer="ste_tern", name="ternary")],
@@ -82,11 +85,40 @@ def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
     rc = main(["convert", str(path), "-o", str(tmp_path / "out")])
     err = _err(capsys)
     assert rc == 4, err
-    expected_name = {"float_dense": "plain_dense", "same_padding": "padded", "relu": "act_relu",
-                     "conv2d_transpose": "up", "tern": "ternary", "late_real": "late"}[case]
+    expected_name = {"float_dense": "plain_dense", "dilation": "dilated", "relu": "act_relu",
+                     "conv2d_transpose": "up", "tern": "ternary", "late_real": "late", "heaviside": "heavi",
+                     "rescaling": "scale"}[case]
     assert f"'{expected_name}'" in err
     assert "supported" in err
     assert not (tmp_path / "out").exists(), "nothing may be written for a refused model"
+
+
+def test_every_refused_layer_is_reported_at_once_and_inspect_shows_the_table(tmp_path, capsys):
+    k = models.keras()
+    import larq as lq
+
+    layers = [k.layers.InputLayer((8, 8, 1)), k.layers.Rescaling(1 / 255, name="scale"),
+              models.qconv(4, 3, first=True, dilation_rate=2, name="dilated"),
+              lq.layers.QuantConv2D(4, 1, kernel_quantizer="ste_tern", input_quantizer="ste_sign", name="ternary"),
+              k.layers.Flatten(), k.layers.Dense(3, name="plain")]
+    path = _unsupported(tmp_path, layers)
+    assert main(["convert", str(path), "-o", str(tmp_path / "out")]) == 4
+    err = _err(capsys)
+    assert "4 layers are not supported" in err
+    for name, what in [("scale", "--input-range"), ("dilated", "dilation"), ("ternary", "kernel_quantizer=SteTern"),
+                       ("plain", "full-precision")]:
+        line = next(line for line in err.splitlines() if f"'{name}'" in line)
+        assert what in line, line
+    assert main(["inspect", str(path)]) == 4
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err and "4 layers are not supported" in err
+    table = [line for line in out.splitlines() if line.split()[:1] in (["scale"], ["dilated"])
+             or line.startswith("flatten")]
+    assert [line.split()[2] for line in table] == ["refused", "refused", "ignored"], out
+    assert main(["inspect", str(path), "--json"]) == 4
+    obj = json.loads(capsys.readouterr().out)
+    assert not obj["supported"] and [r["status"] for r in obj["keras_layers"]].count("refused") == 4
+    assert not (tmp_path / "out").exists()
 
 
 def test_not_a_model_file(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """Generated C (runtime + model + app + protocol) compiled natively with ASan/UBSan, checked against
-the numpy reference over a grid of shapes: boundary channel counts, strides, γ<0, both pool orders."""
+the numpy reference over a grid of shapes: boundary channel counts, strides, γ<0, both pool orders,
+'same' padding with both pad values, a binarized model input, and the model with every capability."""
 
 import models
 import numpy as np
@@ -68,3 +69,18 @@ def test_strides_bias_and_conv_last(tmp_path):
     ])
     graph = _host_check(tmp_path, models.randomize(m, seed=6))
     assert graph.layers[-1].op == "conv2d" and graph.output_count == 2 * 4 * 6
+
+
+@pytest.mark.parametrize("pad_values,strides,kernel", [(0.0, 1, 3), (1.0, 2, 3), (0.0, 2, (3, 5)), (0.0, 1, 5)])
+def test_same_padding(tmp_path, pad_values, strides, kernel):
+    graph = _host_check(tmp_path, models.same_padding_model(pad_values=pad_values, strides=strides, kernel=kernel,
+                                                            seed=strides), input_range=(-1.0, 1.0), n=40)
+    assert graph.layers[0].attrs["pads"] != [0, 0, 0, 0]
+
+
+def test_binarized_input_and_every_capability(tmp_path):
+    graph = _host_check(tmp_path / "mlp", models.binary_mlp(n_in=(9, 11), hidden=(33, 31), seed=3),
+                        input_range=(-1.0, 1.0), n=40)
+    assert graph.layers[0].op == "sign"
+    graph = _host_check(tmp_path / "all", models.everything_model(seed=1), input_range=(-1.0, 1.0), n=40)
+    assert [n.op for n in graph.layers][:4] == ["sign", "conv2d", "conv2d", "maxpool2d"]

@@ -96,8 +96,7 @@ def test_a_wrong_reference_is_caught(built, toy_inputs, tmp_path, capsys):
     thresholds[:] += 40
     import dataclasses
 
-    graph = dataclasses.replace(graph, layers=(dataclasses.replace(layer, thresholds=thresholds),)
-                                + graph.layers[1:])
+    graph = dataclasses.replace(graph, layers=(layer.with_params(thresholds=thresholds),) + graph.layers[1:])
     ir.save(graph, bad / "bnn_model.npz")
     rc = main(["run", str(bad), "--inputs", str(toy_inputs), "--no-build", "--json"])
     s = json.loads(capsys.readouterr().out)

@@ -126,3 +126,37 @@ def test_last_layer_convolution_with_spatial_output():
     ])
     graph, cmp = _check(models.randomize(m, seed=10))
     assert graph.output_count == 5 * 5 * 5
+
+
+@pytest.mark.parametrize("pad_values", [0.0, 1.0])
+@pytest.mark.parametrize("strides,kernel", [(1, 3), (2, 3), (1, 5), (2, (3, 5)), (1, 1)])
+def test_same_padding_both_pad_values(pad_values, strides, kernel):
+    graph, _ = _check(models.same_padding_model(pad_values=pad_values, strides=strides, kernel=kernel,
+                                                 seed=strides * 7 + int(pad_values)), n=120)
+    conv = graph.layers[1]
+    assert conv.attrs["pads"] != [0, 0, 0, 0] or kernel == 1
+    if pad_values == 0.0 and kernel != 1:  # the border correction needs one threshold block per class
+        assert conv.params["thresholds"].shape[0] > 1 and "row_class" in conv.params
+
+
+@pytest.mark.parametrize("input_range", [(-1.0, 1.0), (0.0, 1.0), (-0.3, 2.0)])
+def test_same_padding_on_the_8bit_first_layer(input_range):
+    """The padded real value 0 can fall between two 8-bit codes: the correction uses the exact 0."""
+    for pad_values in (0.0, 1.0):
+        _check(models.same_padding_model(pad_values=pad_values, seed=3), input_range=input_range, n=150)
+
+
+@pytest.mark.parametrize("input_range", [(-1.0, 1.0), (0.0, 1.0), (-0.37, 1.0)])
+def test_binarized_model_input(input_range):
+    """sign(x) of the real input, exact for every 8-bit code (sign(0) = +1)."""
+    graph, cmp = _check(models.binary_mlp(seed=2), input_range=input_range)
+    assert graph.layers[0].op == "sign" and graph.layers[1].input_kind == "b1"
+    assert cmp.binary_layers == 3  # the model input is compared too
+    graph, _ = _check(models.same_padding_model(pad_values=1.0, input_sign=True, seed=5), input_range=input_range)
+    assert graph.layers[0].op == "sign"
+
+
+def test_everything_model():
+    graph, cmp = _check(models.everything_model(seed=1), input_range=(-1.0, 1.0), n=400)
+    assert [n.op for n in graph.layers] == ["sign", "conv2d", "conv2d", "maxpool2d", "conv2d", "dense", "dense"]
+    assert cmp.binary_layers == 5

@@ -1,18 +1,25 @@
 /*
- * bnn-mcu kernels. Two sets implement these same functions: src/ref/ (scalar, obviously correct)
- * and, later, src/bitsliced/ (fast); CMake compiles exactly one set (BNN_KERNELS).
+ * bnn-mcu kernels. Two sets implement these same functions: src/ref/ (scalar, obviously correct) and
+ * src/bitsliced/ (fast; a set may be partial, CMake takes ref for the rest). The converter generates
+ * one call per layer (model/bnn_model_data.c), so a kernel that no model calls is not linked.
  *
  * Naming follows CMSIS-NN: bnn_<op>_<input type>_<output type>, where b1 = 1-bit packed, u8 = 8-bit
- * unsigned input (the first layer), s32 = int32 accumulators (the last layer). Output pointer last.
+ * unsigned input (the first layer), s32 = int32 accumulators (the last layer). Arguments: a parameter
+ * struct (shapes, stride, padding: a new option extends the struct, not every signature), the input,
+ * the layer's constant data, the output last.
  *
- * Layouts: u8 input is NHWC bytes. b1 tensors and all weights are packed per pixel: pixel (h, w)
- * owns BNN_WORDS_FOR(C) words; weights are [out_c][k_h][k_w][BNN_WORDS_FOR(in_c)] words.
+ * Data contracts (each kernel set's parameter layouts are defined in bnn_mcu/layouts.py, which is the
+ * one place that writes them):
+ *   u8 tensors: NHWC bytes.  b1 tensors: packed per pixel, pixel (h, w) owns BNN_WORDS_FOR(C) words.
+ *   Accumulators (derivation: bnn_mcu/ops/conv.py):
+ *     b1 input: x = popcount(in XOR w) over the K = k_h*k_w*in_c input bits of the window
+ *     u8 input: x = sum(q * w), w = +1 for weight bit 0 and -1 for weight bit 1
+ *   b1 output: bit = (x > threshold). s32 output: b1 input -> K - 2x (the +-1 dot product); u8 -> x.
  *
- * Accumulators (see bnn_mcu/fold.py for the derivation):
- *   b1 input: x = popcount(in XOR w) over the K = k_h*k_w*in_c real bits
- *   u8 input: x = sum(q * w), w = +1 for bit 0 and -1 for bit 1
- * b1 output: bit = (x > thresholds[c]).  s32 output: b1 input -> K - 2x (the ±1 dot product);
- * u8 input -> x.
+ * 'same' padding (TF convention: pad_top = total/2, the extra row or column at the bottom/right):
+ *   taps outside the input read as bit 0 (b1 input) or q = 0 (u8 input). What a padded tap really
+ *   contributes (Larq's pad_values, or the real value 0 of an 8-bit input) differs by border position;
+ *   the converter folds it into one threshold block per border class (bnn_mcu/ops/conv.py).
  */
 #ifndef BNN_KERNELS_H
 #define BNN_KERNELS_H
@@ -25,7 +32,7 @@
 extern "C" {
 #endif
 
-/* Shapes of one layer. For max-pool, k_* is the pool size and out_c == in_c. */
+/* Shapes of one layer. For pooling, k_* is the pool size and out_c == in_c. */
 typedef struct {
     uint16_t in_h, in_w, in_c;
     uint16_t out_h, out_w, out_c;
@@ -33,28 +40,56 @@ typedef struct {
     uint8_t stride_h, stride_w;
 } bnn_dims_t;
 
-bnn_status_t bnn_conv2d_u8_b1(const bnn_dims_t *dims, const uint8_t *input, const uint32_t *weights,
+/* Taps before the first input row / column (0 for 'valid'). */
+typedef struct {
+    uint8_t top, left;
+} bnn_padding_t;
+
+typedef struct {
+    bnn_dims_t dims;
+    bnn_padding_t padding;
+    /*
+     * b1 outputs: output pixel (oy, ox) compares with threshold block
+     *   row_class[oy] * col_classes + col_class[ox]
+     * (a block is out_c int32 for ref, ceil(out_c/32) * planes words for bitsliced). NULL tables: one
+     * block for every pixel (valid padding, or a padding whose effect is the same everywhere).
+     */
+    const uint8_t *row_class;
+    const uint8_t *col_class;
+    uint16_t col_classes;
+} bnn_conv_params_t;
+
+typedef struct {
+    bnn_dims_t dims;
+    bnn_padding_t padding; /* 'same' pooling: taps outside the input are left out of the window */
+} bnn_pool_params_t;
+
+bnn_status_t bnn_conv2d_u8_b1(const bnn_conv_params_t *params, const uint8_t *input, const uint32_t *weights,
                               const int32_t *thresholds, uint32_t *output);
-bnn_status_t bnn_conv2d_b1_b1(const bnn_dims_t *dims, const uint32_t *input, const uint32_t *weights,
+bnn_status_t bnn_conv2d_b1_b1(const bnn_conv_params_t *params, const uint32_t *input, const uint32_t *weights,
                               const int32_t *thresholds, uint32_t *output);
-bnn_status_t bnn_conv2d_u8_s32(const bnn_dims_t *dims, const uint8_t *input, const uint32_t *weights,
+bnn_status_t bnn_conv2d_u8_s32(const bnn_conv_params_t *params, const uint8_t *input, const uint32_t *weights,
                                int32_t *output);
-bnn_status_t bnn_conv2d_b1_s32(const bnn_dims_t *dims, const uint32_t *input, const uint32_t *weights,
+bnn_status_t bnn_conv2d_b1_s32(const bnn_conv_params_t *params, const uint32_t *input, const uint32_t *weights,
                                int32_t *output);
 
-/* Dense: the kernel spans the whole input (k = in spatial), the output is 1 x 1 x out_c. */
-bnn_status_t bnn_dense_u8_b1(const bnn_dims_t *dims, const uint8_t *input, const uint32_t *weights,
+/* Dense: the kernel spans the whole input (k = in spatial, no padding), the output is 1 x 1 x out_c. */
+bnn_status_t bnn_dense_u8_b1(const bnn_conv_params_t *params, const uint8_t *input, const uint32_t *weights,
                              const int32_t *thresholds, uint32_t *output);
-bnn_status_t bnn_dense_b1_b1(const bnn_dims_t *dims, const uint32_t *input, const uint32_t *weights,
+bnn_status_t bnn_dense_b1_b1(const bnn_conv_params_t *params, const uint32_t *input, const uint32_t *weights,
                              const int32_t *thresholds, uint32_t *output);
-bnn_status_t bnn_dense_u8_s32(const bnn_dims_t *dims, const uint8_t *input, const uint32_t *weights,
+bnn_status_t bnn_dense_u8_s32(const bnn_conv_params_t *params, const uint8_t *input, const uint32_t *weights,
                               int32_t *output);
-bnn_status_t bnn_dense_b1_s32(const bnn_dims_t *dims, const uint32_t *input, const uint32_t *weights,
+bnn_status_t bnn_dense_b1_s32(const bnn_conv_params_t *params, const uint32_t *input, const uint32_t *weights,
                               int32_t *output);
 
-/* Max-pool on bits: AND over the window (max of ±1), OR (min) for channels set in or_mask. */
-bnn_status_t bnn_maxpool2d_b1(const bnn_dims_t *dims, const uint32_t *input, const uint32_t *or_mask,
+/* Max-pool on bits: AND over the window (max of +-1), OR (min) for channels set in or_mask. */
+bnn_status_t bnn_maxpool2d_b1(const bnn_pool_params_t *params, const uint32_t *input, const uint32_t *or_mask,
                               uint32_t *output);
+
+/* sign() of an 8-bit input: bit = (q < threshold), i.e. -1 exactly where the real value LO + s*q < 0
+ * (the converter finds that code from the very float32 values Larq sees). dims: in == out shape. */
+bnn_status_t bnn_sign_u8_b1(const bnn_dims_t *dims, const uint8_t *input, uint32_t threshold, uint32_t *output);
 
 #ifdef __cplusplus
 }

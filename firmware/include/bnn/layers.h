@@ -1,7 +1,7 @@
 /*
- * The layer table the converter generates (model/bnn_model_data.c) and src/model.c executes.
- * Op names are symbolic; the numbering is shared with bnn_mcu/codegen.py (OPS), which is the one
- * place that maps integer-IR layers to them.
+ * What the converter generates for src/model.c (model/bnn_model_data.c): one kernel call per layer
+ * (bnn_model_run_layer, a per-model dispatch with the layer's parameters, buffers and constant data
+ * baked in), the static arena and the last layer's output affine.
  */
 #ifndef BNN_LAYERS_H
 #define BNN_LAYERS_H
@@ -14,35 +14,12 @@
 extern "C" {
 #endif
 
-typedef enum {
-    BNN_OP_CONV2D_U8_B1 = 0,
-    BNN_OP_CONV2D_B1_B1 = 1,
-    BNN_OP_CONV2D_U8_S32 = 2,
-    BNN_OP_CONV2D_B1_S32 = 3,
-    BNN_OP_DENSE_U8_B1 = 4,
-    BNN_OP_DENSE_B1_B1 = 5,
-    BNN_OP_DENSE_U8_S32 = 6,
-    BNN_OP_DENSE_B1_S32 = 7,
-    BNN_OP_MAXPOOL2D_B1 = 8
-} bnn_op_t;
+/* Run layer i (0 <= i < BNN_MODEL_NUM_LAYERS); the first layer(s) read `input`, the caller's buffer. */
+bnn_status_t bnn_model_run_layer(uint32_t i, const uint8_t *input);
 
-/* Marks the model input (the caller's buffer) instead of an arena offset. */
-#define BNN_BUFFER_INPUT 0xFFFFFFFFu
-
-typedef struct {
-    bnn_op_t op;
-    bnn_dims_t dims;
-    uint32_t in_offset;  /* byte offset into the arena, or BNN_BUFFER_INPUT */
-    uint32_t out_offset; /* byte offset into the arena */
-    const uint32_t *weights;   /* NULL for max-pool */
-    const int32_t *thresholds; /* b1 outputs only */
-    const uint32_t *or_mask;   /* max-pool only */
-} bnn_layer_t;
-
-/* Generated in model/bnn_model_data.c. */
-extern const bnn_layer_t bnn_model_layers[];
 extern uint32_t bnn_model_arena[];
-extern const double bnn_model_out_scale[];  /* per output channel: logit = scale * out + offset */
+extern const uint32_t bnn_model_output_offset; /* byte offset of the last layer's int32 output in the arena */
+extern const double bnn_model_out_scale[];     /* per output channel: logit = scale * out + offset */
 extern const double bnn_model_out_offset[];
 
 #ifdef __cplusplus

@@ -12,6 +12,12 @@
  *
  * u8 -> b1 ("u8_transposed" weights): the same vertical counters, fed with the 8-bit inputs bit
  * plane by bit plane (see bnn_bs_pixel_u8).
+ *
+ * 'same' padding (kernels.h): a b1 tap outside the input reads as bit 0, so it adds its weight word
+ * W_i itself (popcount(0 XOR w) = w); a u8 tap outside the input is q = 0 and is skipped. Only border
+ * pixels (a window that leaves the input) take the checked path: interior pixels run the same
+ * unchecked loop as valid padding. Thresholds: one block of ceil(out_c/32) * planes words per border
+ * class, selected per output pixel by the caller (bnn_bs_block).
  */
 #ifndef BNN_BS_COMMON_H
 #define BNN_BS_COMMON_H
@@ -19,6 +25,9 @@
 #include <stdint.h>
 
 #include "bnn/kernels.h"
+
+/* Force inlining where a constant argument must specialise a loop (the interior fast path). */
+#define BNN_BS_INLINE static inline __attribute__((always_inline))
 
 /* Planes for counts 0..K+1; the converter refuses K >= 2^23. Same formula as layouts.plane_count. */
 #define BNN_BS_MAX_PLANES 24u
@@ -72,11 +81,14 @@ static inline void bnn_bs_ripple(uint32_t *planes, uint32_t carry, uint32_t k)
     } while (0)
 
 /*
- * Vertical counts of popcount(window XOR w_o) for the 32 lanes of one group, at output pixel
- * (oy, ox). wg points at the group's weights [KH][KW][C] (one word per input bit).
+ * Vertical counts of popcount(window XOR w_o) for the 32 lanes of one group, for the window whose
+ * first tap is input (iy0, ix0) (negative in top/left border pixels). wg points at the group's
+ * weights [KH][KW][C] (one word per input bit). border == 0 promises that every tap is inside the
+ * input: the callers pass a constant, so the interior instance has no per-tap test and no mask.
  */
-static inline void bnn_bs_window_counts(const bnn_dims_t *d, const uint32_t *in, const uint32_t *wg,
-                                        uint32_t oy, uint32_t ox, uint32_t *q, uint32_t planes)
+BNN_BS_INLINE void bnn_bs_window_counts(const bnn_dims_t *d, const uint32_t *in, const uint32_t *wg,
+                                        int32_t iy0, int32_t ix0, int border, uint32_t *q,
+                                        uint32_t planes)
 {
     const uint32_t wc = BNN_WORDS_FOR(d->in_c);
     const uint32_t c = d->in_c;
@@ -86,11 +98,18 @@ static inline void bnn_bs_window_counts(const bnn_dims_t *d, const uint32_t *in,
     }
     const uint32_t *w = wg;
     for (uint32_t ky = 0; ky < d->k_h; ky++) {
-        const uint32_t *row = in + ((oy * d->stride_h + ky) * d->in_w + ox * d->stride_w) * wc;
+        const int32_t iy = iy0 + (int32_t)ky;
         for (uint32_t kx = 0; kx < d->k_w; kx++) {
-            const uint32_t *a_word = row + kx * wc;
+            const int32_t ix = ix0 + (int32_t)kx;
+            const uint32_t *a_word = in;
+            uint32_t keep = ~0u; /* 0 for a padded tap: it reads as bit 0 */
+            if (!border || ((uint32_t)iy < d->in_h && (uint32_t)ix < d->in_w)) {
+                a_word = in + ((uint32_t)iy * d->in_w + (uint32_t)ix) * wc;
+            } else {
+                keep = 0u;
+            }
             for (uint32_t j = 0; j < wc; j++) {
-                uint32_t a = a_word[j];
+                uint32_t a = a_word[j] & keep;
                 const uint32_t bits = (c - 32u * j < 32u) ? c - 32u * j : 32u;
                 uint32_t b = 0;
                 for (; b + 8u <= bits; b += 8u) {
@@ -137,18 +156,55 @@ static inline uint32_t bnn_bs_lane_mask(uint32_t out_c, uint32_t group)
     return left >= 32u ? 0xFFFFFFFFu : ((1u << left) - 1u);
 }
 
-/* One output pixel of a b1 -> b1 layer: every group, packed words straight out. */
-static inline void bnn_bs_pixel_b1(const bnn_dims_t *d, const uint32_t *in, const uint32_t *w,
-                                   const int32_t *thresholds, uint32_t oy, uint32_t ox,
+/* Class tables are both given or both NULL (kernels.h). */
+static inline int bnn_bs_classes_ok(const bnn_conv_params_t *p)
+{
+    return (p->row_class == NULL) == (p->col_class == NULL);
+}
+
+/* Index of the threshold block of output pixel (oy, ox) (kernels.h, bnn_conv_params_t). */
+static inline uint32_t bnn_bs_block(const bnn_conv_params_t *p, uint32_t oy, uint32_t ox)
+{
+    if (p->row_class == NULL) {
+        return 0u;
+    }
+    return (uint32_t)p->row_class[oy] * p->col_classes + p->col_class[ox];
+}
+
+/* First input row (or column) of the window of output position o: may be negative ('same'). */
+static inline int32_t bnn_bs_origin(uint32_t o, uint32_t stride, uint32_t pad)
+{
+    return (int32_t)(o * stride) - (int32_t)pad;
+}
+
+/* Does the window of output pixel (oy, ox) leave the input ('same' padding border)? */
+static inline int bnn_bs_is_border(const bnn_conv_params_t *p, uint32_t oy, uint32_t ox)
+{
+    const bnn_dims_t *d = &p->dims;
+    const int32_t iy0 = bnn_bs_origin(oy, d->stride_h, p->padding.top);
+    const int32_t ix0 = bnn_bs_origin(ox, d->stride_w, p->padding.left);
+    return iy0 < 0 || ix0 < 0 || iy0 + (int32_t)d->k_h > (int32_t)d->in_h ||
+           ix0 + (int32_t)d->k_w > (int32_t)d->in_w;
+}
+
+/*
+ * One output pixel of a b1 -> b1 layer: every group, packed words straight out. t is the pixel's
+ * threshold block (groups * planes words), planes = bnn_bs_plane_count(K). border: a constant, 1
+ * only where bnn_bs_is_border says so (the interior instance has no padding tests).
+ */
+BNN_BS_INLINE void bnn_bs_pixel_b1(const bnn_conv_params_t *p, const uint32_t *in, const uint32_t *w,
+                                   const int32_t *t, uint32_t planes, uint32_t oy, uint32_t ox, int border,
                                    uint32_t *out_pixel)
 {
+    const bnn_dims_t *d = &p->dims;
     const uint32_t k = (uint32_t)d->k_h * d->k_w * d->in_c;
-    const uint32_t planes = bnn_bs_plane_count(k);
     const uint32_t groups = BNN_WORDS_FOR(d->out_c);
+    const int32_t iy0 = bnn_bs_origin(oy, d->stride_h, p->padding.top);
+    const int32_t ix0 = bnn_bs_origin(ox, d->stride_w, p->padding.left);
     uint32_t q[BNN_BS_MAX_PLANES];
     for (uint32_t g = 0; g < groups; g++) {
-        bnn_bs_window_counts(d, in, w + g * k, oy, ox, q, planes);
-        out_pixel[g] = bnn_bs_compare(q, thresholds + g * planes, planes, bnn_bs_lane_mask(d->out_c, g));
+        bnn_bs_window_counts(d, in, w + g * k, iy0, ix0, border, q, planes);
+        out_pixel[g] = bnn_bs_compare(q, t + g * planes, planes, bnn_bs_lane_mask(d->out_c, g));
     }
 }
 
@@ -164,19 +220,33 @@ static inline void bnn_bs_pixel_b1(const bnn_dims_t *d, const uint32_t *in, cons
  * neg is accumulated vertically: for every window input q_i != 0 and every set bit b of q_i, the
  * weight word W_i (lane o = bit_oi) is rippled into plane b. Then V = (neg << 1) + tau' is a
  * bit-sliced add, and V <= S + 255K a bit-sliced compare against one scalar for all 32 lanes.
+ * 'same' padding: taps outside the input (q = 0) add nothing to S or neg, so the window is clipped
+ * to its rows [ky_lo, ky_hi) and columns [kx_lo, kx_hi) inside the input (K stays the full window's:
+ * the bound 255K and the planes do not change). Interior pixels clip nothing.
  */
-static inline void bnn_bs_pixel_u8(const bnn_dims_t *d, const uint8_t *in, const uint32_t *w,
-                                   const int32_t *thresholds, uint32_t oy, uint32_t ox,
+static inline void bnn_bs_pixel_u8(const bnn_conv_params_t *p, const uint8_t *in, const uint32_t *w,
+                                   const int32_t *thresholds, uint32_t planes, uint32_t oy, uint32_t ox,
                                    uint32_t *out_pixel)
 {
-    const uint32_t row_len = (uint32_t)d->k_w * d->in_c;
-    const uint32_t k = (uint32_t)d->k_h * row_len;
-    const uint32_t planes = bnn_bs_plane_count(1020u * k);
+    const bnn_dims_t *d = &p->dims;
+    const uint32_t c = d->in_c;
+    const uint32_t k = (uint32_t)d->k_h * d->k_w * c;
     const uint32_t groups = BNN_WORDS_FOR(d->out_c);
-    const uint8_t *base = in + ((oy * d->stride_h) * d->in_w + ox * d->stride_w) * d->in_c;
-    const uint32_t row_stride = (uint32_t)d->in_w * d->in_c;
+    const int32_t iy0 = bnn_bs_origin(oy, d->stride_h, p->padding.top);
+    const int32_t ix0 = bnn_bs_origin(ox, d->stride_w, p->padding.left);
+    const int32_t ky_lo = iy0 < 0 ? -iy0 : 0;
+    const int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
+    const int32_t ky_hi = (int32_t)d->in_h - iy0 < (int32_t)d->k_h ? (int32_t)d->in_h - iy0 : (int32_t)d->k_h;
+    const int32_t kx_hi = (int32_t)d->in_w - ix0 < (int32_t)d->k_w ? (int32_t)d->in_w - ix0 : (int32_t)d->k_w;
+    /* valid rows and bytes per row of the window (0 if the window misses the input entirely) */
+    const uint32_t rows = (ky_lo < ky_hi && kx_lo < kx_hi) ? (uint32_t)(ky_hi - ky_lo) : 0u;
+    const uint32_t row_len = rows ? (uint32_t)(kx_hi - kx_lo) * c : 0u;
+    const uint32_t row_stride = (uint32_t)d->in_w * c;
+    const uint32_t w_row = (uint32_t)d->k_w * c; /* weight words per window row */
+    const uint8_t *base = rows ? in + ((uint32_t)(iy0 + ky_lo) * d->in_w + (uint32_t)(ix0 + kx_lo)) * c : in;
+    const uint32_t w_first = ((uint32_t)ky_lo * d->k_w + (uint32_t)kx_lo) * c; /* first valid tap */
     uint32_t sum = 0;
-    for (uint32_t ky = 0; ky < d->k_h; ky++) {
+    for (uint32_t ky = 0; ky < rows; ky++) {
         const uint8_t *r = base + ky * row_stride;
         for (uint32_t i = 0; i < row_len; i++) {
             sum += r[i];
@@ -185,12 +255,13 @@ static inline void bnn_bs_pixel_u8(const bnn_dims_t *d, const uint8_t *in, const
     const uint32_t bound = sum + 255u * k; /* S + 255K */
     uint32_t neg[BNN_BS_MAX_PLANES];
     for (uint32_t g = 0; g < groups; g++) {
-        for (uint32_t p = 0; p < planes; p++) {
-            neg[p] = 0u;
+        for (uint32_t pl = 0; pl < planes; pl++) {
+            neg[pl] = 0u;
         }
-        const uint32_t *wi = w + g * k;
-        for (uint32_t ky = 0; ky < d->k_h; ky++) {
+        const uint32_t *wr = w + g * k + w_first;
+        for (uint32_t ky = 0; ky < rows; ky++, wr += w_row) {
             const uint8_t *r = base + ky * row_stride;
+            const uint32_t *wi = wr;
             for (uint32_t i = 0; i < row_len; i++, wi++) {
                 uint32_t v = r[i];
                 while (v != 0u) {
@@ -205,16 +276,16 @@ static inline void bnn_bs_pixel_u8(const bnn_dims_t *d, const uint8_t *in, const
         uint32_t carry = 0u, prev = 0u;
         uint32_t gt = 0u, eq = ~0u;
         uint32_t v_planes[BNN_BS_MAX_PLANES];
-        for (uint32_t p = 0; p < planes; p++) {
-            const uint32_t a = prev, b = (uint32_t)t[p];
-            prev = neg[p];
-            v_planes[p] = a ^ b ^ carry;
+        for (uint32_t pl = 0; pl < planes; pl++) {
+            const uint32_t a = prev, b = (uint32_t)t[pl];
+            prev = neg[pl];
+            v_planes[pl] = a ^ b ^ carry;
             carry = (a & b) | (carry & (a ^ b));
         }
-        for (uint32_t p = planes; p-- > 0u;) {
-            const uint32_t c = (uint32_t)(-(int32_t)((bound >> p) & 1u));
-            gt |= eq & v_planes[p] & ~c;
-            eq &= ~(v_planes[p] ^ c);
+        for (uint32_t pl = planes; pl-- > 0u;) {
+            const uint32_t cm = (uint32_t)(-(int32_t)((bound >> pl) & 1u));
+            gt |= eq & v_planes[pl] & ~cm;
+            eq &= ~(v_planes[pl] ^ cm);
         }
         out_pixel[g] = ~gt & bnn_bs_lane_mask(d->out_c, g);
     }

@@ -2,18 +2,19 @@
 #include "bnn/kernels.h"
 #include "ref_common.h"
 
-bnn_status_t bnn_conv2d_b1_s32(const bnn_dims_t *dims, const uint32_t *input, const uint32_t *weights,
+bnn_status_t bnn_conv2d_b1_s32(const bnn_conv_params_t *params, const uint32_t *input, const uint32_t *weights,
                                int32_t *output)
 {
-    if (!dims || !input || !weights || !output) {
+    if (!params || !input || !weights || !output) {
         return BNN_ERR_ARG;
     }
+    const bnn_dims_t *dims = &params->dims;
     const int32_t k = (int32_t)dims->k_h * dims->k_w * dims->in_c;
     for (uint32_t oy = 0; oy < dims->out_h; oy++) {
         for (uint32_t ox = 0; ox < dims->out_w; ox++) {
             int32_t *px = output + ((uint32_t)oy * dims->out_w + ox) * dims->out_c;
             for (uint32_t o = 0; o < dims->out_c; o++) {
-                px[o] = k - 2 * bnn_ref_window_b1(dims, input, weights, oy, ox, o);
+                px[o] = k - 2 * bnn_ref_window_b1(params, input, weights, oy, ox, o);
             }
         }
     }

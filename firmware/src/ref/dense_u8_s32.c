@@ -2,14 +2,16 @@
 #include "bnn/kernels.h"
 #include "ref_common.h"
 
-bnn_status_t bnn_dense_u8_s32(const bnn_dims_t *dims, const uint8_t *input, const uint32_t *weights,
+bnn_status_t bnn_dense_u8_s32(const bnn_conv_params_t *params, const uint8_t *input, const uint32_t *weights,
                               int32_t *output)
 {
-    if (!dims || !input || !weights || !output || dims->k_h != dims->in_h || dims->k_w != dims->in_w) {
+    if (!params || !input || !weights || !output || params->dims.k_h != params->dims.in_h ||
+        params->dims.k_w != params->dims.in_w || params->padding.top != 0u || params->padding.left != 0u) {
         return BNN_ERR_ARG;
     }
+    const bnn_dims_t *dims = &params->dims;
     for (uint32_t o = 0; o < dims->out_c; o++) {
-        output[o] = bnn_ref_window_u8(dims, input, weights, 0, 0, o);
+        output[o] = bnn_ref_window_u8(params, input, weights, 0, 0, o);
     }
     return BNN_OK;
 }

@@ -1,0 +1,80 @@
+"""What every op module provides. The drivers (frontend, fold, reference, plan, codegen) only call
+these methods; they never test an op's class or look inside its attributes.
+
+An op module owns, for its op:
+- the Keras classes it lowers and the options it accepts or refuses (:meth:`Op.lower`);
+- its numpy reference (:meth:`Op.reference`), and its part of the fold (its own module's functions,
+  called by ``bnn_mcu/fold.py`` through :meth:`Op.fold`);
+- its parameter layouts per kernel set, their byte counts for the plan, and the C it needs: the kernel
+  function, the constant arrays and the parameter struct (:meth:`Op.c_layer`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..ir import Node
+
+
+class Refusal(Exception):
+    """A layer option the op does not support: ``option`` is what is at fault, ``supported`` what is."""
+
+    def __init__(self, option: str, supported: str):
+        super().__init__(option)
+        self.option = option
+        self.supported = supported
+
+
+@dataclass
+class CArray:
+    """A constant array of one layer in the generated C (``static const <ctype> layerN_<suffix>[]``)."""
+
+    suffix: str
+    ctype: str  # "uint32_t", "int32_t", "uint8_t"
+    values: np.ndarray
+    note: str = ""
+
+
+@dataclass
+class CLayer:
+    """What codegen emits for one node and one kernel set."""
+
+    layout: str  # parameter layout name (bnn_mcu/layouts.py); blocks with equal layouts are shared
+    arrays: list[CArray] = field(default_factory=list)
+    params_type: str = ""  # the kernel's parameter struct type, e.g. "bnn_conv_params_t"
+    params_init: str = ""  # its C99 initializer (string.Template: $<array suffix> names that array)
+    call: str = ""  # the kernel call (string.Template: $params, $input, $output, $<array suffix>)
+    error: str | None = None  # why this kernel set cannot run the node (an #error in that block)
+
+
+class Op:
+    name: str = ""
+    # How the fold treats the op: "accumulate" (conv, dense: thresholds), "affine" (batch-norm), "bitwise"
+    # (max-pool: commutes with monotone maps), "final" (softmax), "input" (sign of the model input), "".
+    role: str = ""
+    keras_classes: tuple[str, ...] = ()
+    supported: str = ""  # one line for the README table and refusal hints
+
+    # -- frontend ---------------------------------------------------------------------------------
+    def lower(self, layer, inp, ctx) -> Node | list[Node] | None:  # pragma: no cover - overridden
+        """The float node(s) for a Keras layer reading ``inp`` (None: no effect at inference); raise
+        :class:`Refusal` for an option the op does not support."""
+        raise NotImplementedError(self.name)
+
+    # -- integer graph ----------------------------------------------------------------------------
+    def macs(self, node: Node) -> int:
+        return 0
+
+    def reference(self, node: Node, inputs: list[np.ndarray]) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError(self.name)
+
+    # -- target -----------------------------------------------------------------------------------
+    def c_layer(self, node: Node, kernel_set: str) -> CLayer:  # pragma: no cover
+        raise NotImplementedError(self.name)
+
+    def flash_bytes(self, node: Node, kernel_set: str) -> int:
+        """Bytes of constant data the node puts in flash for ``kernel_set`` (arrays + params struct)."""
+        layer = self.c_layer(node, kernel_set)
+        return sum(a.values.nbytes for a in layer.arrays) + 32
