@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 from conftest import REPO
 
@@ -62,5 +61,6 @@ def test_plan_counts_each_kernel_sets_bytes():
     for kernels in layouts.KERNEL_SETS:
         p = plan.make_plan(graph, kernels=kernels)
         assert p.kernels == kernels and p.weight_bytes == 0 and p.arena_bytes == 64
-    assert np.isclose(plan.make_plan(graph).flash_estimate, plan.RUNTIME_FLASH_ALLOWANCE + 32
-                      + plan.DISPATCH_BYTES_PER_NODE)
+    assert plan.make_plan(graph).flash_estimate == (plan.RUNTIME_FLASH_BASE + plan.PARAMS_BYTES_PER_NODE
+                                                    + plan.DISPATCH_BYTES_PER_NODE + 16 * 32 + 16
+                                                    + plan.KERNEL_CODE_BYTES["ref"]["bnn_sign_u8_b1"])

@@ -46,6 +46,7 @@ class CLayer:
     params_type: str = ""  # the kernel's parameter struct type, e.g. "bnn_conv_params_t"
     params_init: str = ""  # its C99 initializer (string.Template: $<array suffix> names that array)
     call: str = ""  # the kernel call (string.Template: $params, $input, $output, $<array suffix>)
+    kernel: str = ""  # the C function it calls (its code size counts once per model in the plan)
     error: str | None = None  # why this kernel set cannot run the node (an #error in that block)
 
 
@@ -74,7 +75,3 @@ class Op:
     def c_layer(self, node: Node, kernel_set: str) -> CLayer:  # pragma: no cover
         raise NotImplementedError(self.name)
 
-    def flash_bytes(self, node: Node, kernel_set: str) -> int:
-        """Bytes of constant data the node puts in flash for ``kernel_set`` (arrays + params struct)."""
-        layer = self.c_layer(node, kernel_set)
-        return sum(a.values.nbytes for a in layer.arrays) + 32

@@ -391,7 +391,7 @@ def _c_layer(node: Node, kernel_set: str, family: str) -> CLayer:
     out_type = "uint32_t *" if node.output_kind == "b1" else "int32_t *"
     call = f"bnn_{kind}(&$params, ({in_type})$input, $weights{thresholds}, ({out_type})$output)"
     return CLayer(layout=layout, arrays=arrays, params_type="bnn_conv_params_t", params_init=init, call=call,
-                  error=error)
+                  error=error, kernel=f"bnn_{kind}")
 
 
 def dims_limits(node: Node) -> list[str]:

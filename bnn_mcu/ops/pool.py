@@ -74,4 +74,5 @@ class MaxPool2D(Op):
         return CLayer(layout="standard",
                       arrays=[CArray("or_mask", "uint32_t", mask, "channels pooled with OR (min) instead of AND")],
                       params_type="bnn_pool_params_t", params_init=init,
-                      call="bnn_maxpool2d_b1(&$params, (const uint32_t *)$input, $or_mask, (uint32_t *)$output)")
+                      call="bnn_maxpool2d_b1(&$params, (const uint32_t *)$input, $or_mask, (uint32_t *)$output)",
+                      kernel="bnn_maxpool2d_b1")

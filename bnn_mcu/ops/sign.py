@@ -42,4 +42,4 @@ class Sign(Op):
                 ".k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1 }")
         return CLayer(layout="standard", params_type="bnn_dims_t", params_init=init,
                       call=f"bnn_sign_u8_b1(&$params, (const uint8_t *)$input, {node.attrs['threshold']}u, "
-                           "(uint32_t *)$output)")
+                           "(uint32_t *)$output)", kernel="bnn_sign_u8_b1")
