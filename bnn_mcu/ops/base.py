@@ -50,6 +50,19 @@ class CLayer:
     error: str | None = None  # why this kernel set cannot run the node (an #error in that block)
 
 
+def c_dims(in_shape, out_shape, kernel, strides) -> str:
+    """The C99 initializer of a ``bnn_dims_t`` (firmware/include/bnn/kernels.h)."""
+    (ih, iw, ic), (oh, ow, oc), (kh, kw), (sh, sw) = in_shape, out_shape, kernel, strides
+    return (f"{{ .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, .out_c = {oc}, "
+            f".k_h = {kh}, .k_w = {kw}, .stride_h = {sh}, .stride_w = {sw} }}")
+
+
+def c_padding(pads) -> str:
+    """The C99 initializer of a ``bnn_padding_t`` from ``[top, bottom, left, right]``."""
+    top, _bottom, left, _right = pads
+    return f"{{ .top = {top}, .left = {left} }}"
+
+
 class Op:
     name: str = ""
     # How the fold treats the op: "accumulate" (conv, dense: thresholds), "affine" (batch-norm), "bitwise"

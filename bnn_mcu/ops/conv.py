@@ -56,7 +56,7 @@ from ..bitpack import pack_bits
 from ..errors import UnsupportedModelError
 from ..ir import Node, Tensor
 from .activation import activation_name
-from .base import CArray, CLayer, Op, Refusal
+from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding
 from .quantizers import is_sign
 
 # --------------------------------------------------------------------------------------------------
@@ -377,13 +377,8 @@ def _c_layer(node: Node, kernel_set: str, family: str) -> CLayer:
     if tables:
         arrays += [CArray("row_class", "uint8_t", node.params["row_class"], "border class of each output row"),
                    CArray("col_class", "uint8_t", node.params["col_class"], "border class of each output column")]
-    ih, iw, ic = node.in_shape
-    oh, ow, oc = node.out_shape
-    (kh, kw), (sh, sw) = node.attrs["kernel_size"], node.attrs["strides"]
-    top, _b, left, _r = node.attrs["pads"]
-    init = (f"{{ .dims = {{ .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
-            f".out_c = {oc}, .k_h = {kh}, .k_w = {kw}, .stride_h = {sh}, .stride_w = {sw} }},\n"
-            f"      .padding = {{ .top = {top}, .left = {left} }}, "
+    init = (f"{{ .dims = {c_dims(node.in_shape, node.out_shape, node.attrs['kernel_size'], node.attrs['strides'])},\n"
+            f"      .padding = {c_padding(node.attrs['pads'])}, "
             + (f".row_class = $row_class, .col_class = $col_class, .col_classes = {_col_classes(node)} }}"
                if tables else ".row_class = NULL, .col_class = NULL, .col_classes = 1 }"))
     thresholds = ", $thresholds" if node.output_kind == "b1" else ""

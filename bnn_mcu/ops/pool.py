@@ -13,7 +13,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..bitpack import pack_bits
 from ..ir import Node, Tensor
-from .base import CArray, CLayer, Op, Refusal
+from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding
 from .conv import same_padding
 
 
@@ -63,13 +63,8 @@ class MaxPool2D(Op):
         return (all_neg & ~mask) | (any_neg & mask)
 
     def c_layer(self, node: Node, kernel_set: str) -> CLayer:
-        ih, iw, ic = node.in_shape
-        oh, ow, oc = node.out_shape
-        (ph, pw), (sh, sw) = node.attrs["pool"], node.attrs["strides"]
-        top, _b, left, _r = node.attrs["pads"]
-        init = (f"{{ .dims = {{ .in_h = {ih}, .in_w = {iw}, .in_c = {ic}, .out_h = {oh}, .out_w = {ow}, "
-                f".out_c = {oc}, .k_h = {ph}, .k_w = {pw}, .stride_h = {sh}, .stride_w = {sw} }},\n"
-                f"      .padding = {{ .top = {top}, .left = {left} }} }}")
+        init = (f"{{ .dims = {c_dims(node.in_shape, node.out_shape, node.attrs['pool'], node.attrs['strides'])},\n"
+                f"      .padding = {c_padding(node.attrs['pads'])} }}")
         mask = pack_bits(node.params["or_mask"])
         return CLayer(layout="standard",
                       arrays=[CArray("or_mask", "uint32_t", mask, "channels pooled with OR (min) instead of AND")],

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..bitpack import dequantize_input, pack_bits
 from ..ir import Node, Tensor
-from .base import CLayer, Op
+from .base import CLayer, Op, c_dims
 
 
 class Sign(Op):
@@ -37,9 +37,7 @@ class Sign(Op):
         return pack_bits(inputs[0] < node.attrs["threshold"])
 
     def c_layer(self, node: Node, kernel_set: str) -> CLayer:
-        h, w, c = node.in_shape
-        init = (f"{{ .in_h = {h}, .in_w = {w}, .in_c = {c}, .out_h = {h}, .out_w = {w}, .out_c = {c}, "
-                ".k_h = 1, .k_w = 1, .stride_h = 1, .stride_w = 1 }")
+        init = c_dims(node.in_shape, node.in_shape, (1, 1), (1, 1))
         return CLayer(layout="standard", params_type="bnn_dims_t", params_init=init,
                       call=f"bnn_sign_u8_b1(&$params, (const uint8_t *)$input, {node.attrs['threshold']}u, "
                            "(uint32_t *)$output)", kernel="bnn_sign_u8_b1")
