@@ -1,0 +1,301 @@
+"""Op tests without TensorFlow: integer graphs built directly with random (seeded) parameters, host-built
+with ASan/UBSan for both kernel sets and compared bit-exactly with the numpy reference.
+
+A few chains of 6-12 nodes cover a boundary grid: channels 1, 31, 32, 33, 63, 64, 65; kernels 1x1, 3x3,
+5x5 and 3x5; strides 1 and 2; 'valid' and 'same' padding (several threshold classes per 'same' layer);
+odd spatial sizes; a u8 and a sign first layer; max-pool valid/same (pool 2/3, strides 1/2, random OR
+masks); dense layers; b1->s32 and u8->s32 last layers (dense and conv) with random scale/offset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bnn_mcu import build, codegen, ir, ops, plan, reference
+from bnn_mcu.bitpack import unpack_bits
+from bnn_mcu.boards import load_board
+from bnn_mcu.link import Link, PipeTransport
+from bnn_mcu.ops.conv import border_classes, same_padding
+
+KERNEL_SETS = ("ref", "bitsliced")
+N_INPUTS = 20
+
+
+class Chain:
+    """Appends integer nodes with random parameters to a chain starting at a u8 input."""
+
+    def __init__(self, name: str, input_shape, seed: int, input_range=(0.0, 1.0)):
+        self.name, self.input_range = name, input_range
+        self.rng = np.random.default_rng(seed)
+        self._next_id = 0
+        self.input = self.new_tensor("u8", tuple(input_shape))
+        self.head = self.input
+        self.layers: list[ir.Node] = []
+        # a calibration batch carried along the chain: thresholds are drawn from its counts
+        self.value = self.rng.integers(0, 256, (16,) + self.input.shape, dtype=np.uint8)
+
+    def new_tensor(self, kind: str, shape) -> ir.Tensor:
+        t = ir.Tensor(id=self._next_id, kind=kind, shape=tuple(int(v) for v in shape))
+        self._next_id += 1
+        return t
+
+    def _add(self, node: ir.Node) -> ir.Node:
+        self.value = ops.get(node.op).reference(node, [self.value])
+        self.layers.append(node)
+        self.head = node.output
+        return node
+
+    # -- ops ------------------------------------------------------------------------------------------
+    def sign(self) -> ir.Node:
+        assert not self.layers
+        return self._add(ops.get("sign").make(self.head, self.input_range, self.new_tensor))
+
+    def conv(self, out_c: int, kernel=3, strides=1, padding="valid", out_kind="b1", op="conv2d") -> ir.Node:
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        sh, sw = (strides, strides) if isinstance(strides, int) else strides
+        inp = self.head
+        h, w, c = inp.shape
+        if op == "dense":
+            kh, kw, sh, sw, padding = h, w, 1, 1, "valid"
+        if padding == "valid":
+            assert kh <= h and kw <= w, (kh, kw, inp.shape)
+            out_shape, pads = ((h - kh) // sh + 1, (w - kw) // sw + 1, out_c), [0, 0, 0, 0]
+        else:
+            oh, top, bottom = same_padding(h, kh, sh)
+            ow, left, right = same_padding(w, kw, sw)
+            out_shape, pads = (oh, ow, out_c), [top, bottom, left, right]
+        attrs = {"kernel_size": [kh, kw], "strides": [sh, sw], "pads": pads}
+        K = kh * kw * c
+        bits = self.rng.random((out_c, kh, kw, c)) < self.rng.uniform(0.2, 0.8)
+        params: dict = {"weight_bits": bits}
+        out = self.new_tensor(out_kind, out_shape)
+        if out_kind == "b1":
+            cls = np.zeros(out_shape[:2], np.int64)
+            if any(pads):
+                row_class, col_class, masks = border_classes(attrs, inp.shape, out_shape)
+                params["row_class"], params["col_class"] = row_class, col_class
+                cls = row_class.astype(np.int64)[:, None] * (int(col_class.max()) + 1) + col_class[None, :]
+                assert len(masks) == cls.max() + 1
+            count = self._counts(op, inp, out_shape, attrs, bits)
+            params["thresholds"] = self._thresholds(count, cls, inp.kind, K)
+        else:
+            assert out_kind == "s32"
+            # random scale/offset, centred on the calibration outputs so that the top-1 varies
+            raw = self._raw(op, inp, out_shape, attrs, bits).reshape(-1, out_c).astype(np.float64)
+            scale = self.rng.uniform(0.25, 2.0, out_c) * self.rng.choice([-1.0, 1.0], out_c)
+            offset = -scale * raw.mean(axis=0) + self.rng.normal(0.0, 0.3, out_c) * np.abs(scale) * raw.std(axis=0)
+            params["scale"], params["offset"] = scale.astype(np.float64), offset.astype(np.float64)
+        return self._add(ir.Node(op=op, name=f"{op}_{len(self.layers)}", inputs=(inp,), output=out, attrs=attrs,
+                                 params=params))
+
+    def dense(self, out_c: int, out_kind="b1") -> ir.Node:
+        return self.conv(out_c, out_kind=out_kind, op="dense")
+
+    def maxpool(self, pool=2, strides=2, padding="valid") -> ir.Node:
+        inp = self.head
+        h, w, c = inp.shape
+        if padding == "valid":
+            out_shape, pads = ((h - pool) // strides + 1, (w - pool) // strides + 1, c), [0, 0, 0, 0]
+        else:
+            oh, top, bottom = same_padding(h, pool, strides)
+            ow, left, right = same_padding(w, pool, strides)
+            out_shape, pads = (oh, ow, c), [top, bottom, left, right]
+        return self._add(ir.Node(op="maxpool2d", name=f"maxpool2d_{len(self.layers)}", inputs=(inp,),
+                                 output=self.new_tensor("b1", out_shape),
+                                 attrs={"pool": [pool, pool], "strides": [strides, strides], "pads": pads},
+                                 params={"or_mask": self.rng.random(c) < 0.5}))
+
+    def _raw(self, op, inp, out_shape, attrs, bits) -> np.ndarray:
+        """The reference output of the node with an s32 output on the calibration batch."""
+        probe = ir.Node(op=op, name="probe", inputs=(inp,), output=ir.Tensor(-1, "s32", out_shape), attrs=attrs,
+                        params={"weight_bits": bits})
+        return ops.get(op).reference(probe, [self.value])
+
+    def _counts(self, op, inp, out_shape, attrs, bits) -> np.ndarray:
+        """The kernel's count (popcount for b1 input, sum(w*q) for u8) on the calibration batch:
+        (N, OH, OW, O), from the reference of the same node with an s32 output."""
+        raw = self._raw(op, inp, out_shape, attrs, bits).astype(np.int64)
+        if inp.kind == "b1":  # the reference returns K - 2x
+            k = bits[0].size
+            return (k - raw) // 2
+        return raw
+
+    def _thresholds(self, count: np.ndarray, cls: np.ndarray, kind: str, K: int) -> np.ndarray:
+        """int32 [classes, O] in the count's range ([-1, K] b1, [-255K-1, 255K] u8): per class and channel
+        a random quantile of the calibration counts (so bits vary), some channels at the extremes."""
+        lo, hi = (-1, K) if kind == "b1" else (-255 * K - 1, 255 * K)
+        n_classes, o = int(cls.max()) + 1, count.shape[-1]
+        tau = np.empty((n_classes, o), np.int64)
+        for k in range(n_classes):
+            values = count[:, cls == k, :].reshape(-1, o)
+            qs = self.rng.uniform(0.15, 0.85, o)
+            tau[k] = [int(np.floor(np.quantile(values[:, j], qs[j]))) for j in range(o)]
+        tau = np.clip(tau + self.rng.integers(-1, 2, tau.shape), lo, hi)
+        extreme = self.rng.random((n_classes, o)) < 0.04
+        tau[extreme] = self.rng.choice([lo, hi], int(extreme.sum()))
+        return tau.astype(np.int32)
+
+    def graph(self) -> ir.IntGraph:
+        return ir.IntGraph(name=self.name, input=self.input, keras_input_shape=self.input.shape,
+                           input_range=self.input_range, layers=tuple(self.layers), softmax=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# The chains
+
+
+def chain_u8_conv() -> ir.IntGraph:
+    c = Chain("u8_conv", (15, 13, 3), seed=1)
+    c.conv(33, 3, 1, "same")  # u8 -> b1, 9 border classes
+    c.conv(64, 5, 2, "same")  # 15x13 -> 8x7
+    c.maxpool(3, 1, "same")
+    c.conv(31, 1, 1, "valid")
+    c.conv(65, (3, 5), 1, "valid")  # 8x7 -> 6x3
+    c.maxpool(2, 2, "valid")  # -> 3x1
+    c.dense(32)
+    c.dense(10, out_kind="s32")
+    return c.graph()
+
+
+def chain_sign_conv() -> ir.IntGraph:
+    c = Chain("sign_conv", (17, 11, 1), seed=2, input_range=(-1.0, 1.0))
+    c.sign()
+    c.conv(63, 3, 2, "same")  # 17x11 -> 9x6
+    c.conv(1, (3, 5), 1, "same")
+    c.conv(65, 5, 1, "same")  # one input channel
+    c.maxpool(3, 2, "same")  # 9x6 -> 5x3 (every border pixel stays visible downstream)
+    c.conv(33, 3, 2, "valid")  # -> 2x1
+    c.conv(64, 1, 1, "valid")
+    c.conv(32, 1, 1, "valid")
+    c.dense(7, out_kind="s32")
+    return c.graph()
+
+
+def chain_strided_same() -> ir.IntGraph:
+    c = Chain("strided_same", (21, 19, 1), seed=3)
+    c.conv(32, 5, 2, "valid")  # u8, one channel: 21x19 -> 9x8
+    c.conv(65, (3, 5), 2, "same")  # -> 5x4
+    c.maxpool(2, 1, "same")
+    c.conv(31, 3, 1, "same")
+    c.maxpool(3, 2, "same")  # -> 3x2
+    c.conv(63, (3, 5), 2, "same")  # -> 2x1
+    c.conv(33, 3, 1, "same")
+    c.maxpool(2, 1, "same")
+    c.conv(64, 1, 1, "valid")
+    c.conv(5, 1, 1, "valid", out_kind="s32")  # conv b1 -> s32, 2x1x5 outputs
+    return c.graph()
+
+
+def chain_mlp() -> ir.IntGraph:
+    c = Chain("mlp", (5, 7, 3), seed=4)
+    c.dense(65)  # u8 -> b1 dense
+    c.dense(33)
+    c.dense(64)
+    c.dense(31)
+    c.dense(63)
+    c.dense(12, out_kind="s32")
+    return c.graph()
+
+
+def chain_sign_wide() -> ir.IntGraph:
+    c = Chain("sign_wide", (9, 7, 33), seed=5, input_range=(-0.5, 1.0))
+    c.sign()  # 33 channels
+    c.conv(32, 3, 1, "same")
+    c.maxpool(2, 2, "same")  # 9x7 -> 5x4
+    c.conv(64, 5, 1, "same")
+    c.conv(1, 1, 1, "valid")
+    c.conv(31, 3, 2, "same")  # -> 3x2
+    c.maxpool(2, 1, "valid")  # -> 2x1
+    c.conv(65, 1, 1, "valid")
+    c.conv(9, 1, 1, "same", out_kind="s32")  # 1x1 'same' pads nothing
+    return c.graph()
+
+
+def chain_u8_last() -> ir.IntGraph:
+    c = Chain("u8_conv_s32", (11, 9, 2), seed=6)
+    c.conv(33, (3, 5), 2, "valid", out_kind="s32")  # u8 -> s32 convolution: 5x3x33 outputs
+    return c.graph()
+
+
+def chain_u8_dense_last() -> ir.IntGraph:
+    c = Chain("u8_dense_s32", (3, 5, 64), seed=7)
+    c.dense(10, out_kind="s32")  # u8 -> s32 dense, K = 960
+    return c.graph()
+
+
+def chain_one_bit() -> ir.IntGraph:
+    c = Chain("one_bit", (7, 5, 2), seed=8)
+    c.conv(31, 3, 2, "same")  # u8 -> b1 stride 2 'same': 7x5 -> 4x3
+    c.dense(1)  # a single output bit
+    c.dense(6, out_kind="s32")  # b1 -> s32 on a single input bit
+    return c.graph()
+
+
+CHAINS = {f.__name__: f for f in (chain_u8_conv, chain_sign_conv, chain_strided_same, chain_mlp, chain_sign_wide,
+                                  chain_u8_last, chain_u8_dense_last, chain_one_bit)}
+
+
+def test_chains_cover_the_grid():
+    """The chains together reach every boundary of the grid (so dropping a layer is noticed)."""
+    graphs = [f() for f in CHAINS.values()]
+    nodes = [n for g in graphs for n in g.layers]
+    acc = [n for n in nodes if n.op in ("conv2d", "dense")]
+    assert {1, 31, 32, 33, 63, 64, 65} <= {n.out_shape[2] for n in acc}
+    assert {1, 31, 32, 33, 63, 64, 65} <= {n.in_shape[2] for n in acc}
+    assert {(1, 1), (3, 3), (5, 5), (3, 5)} <= {tuple(n.attrs["kernel_size"]) for n in acc if n.op == "conv2d"}
+    assert {1, 2} <= {n.attrs["strides"][0] for n in acc}
+    assert any(any(n.attrs["pads"]) and len(n.params["thresholds"]) > 1 for n in acc if n.output_kind == "b1")
+    assert {n.kind for n in acc} >= {"conv2d u8->b1", "conv2d b1->b1", "conv2d b1->s32", "conv2d u8->s32",
+                                     "dense u8->b1", "dense b1->b1", "dense b1->s32", "dense u8->s32"}
+    pools = [n for n in nodes if n.op == "maxpool2d"]
+    assert {(n.attrs["pool"][0], n.attrs["strides"][0], any(n.attrs["pads"])) for n in pools} >= {
+        (2, 2, False), (2, 1, False), (3, 1, True), (2, 1, True), (3, 2, True), (2, 2, True)}
+    assert sum(n.op == "sign" for n in nodes) == 2
+    assert any(s % 2 for g in graphs for s in g.input_shape[:2])
+
+
+def _check_hash_roundtrip(graph: ir.IntGraph, tmp_path) -> None:
+    digest = ir.model_hash(graph)
+    assert ir.model_hash(graph) == digest
+    ir.save(graph, tmp_path / "a.npz")
+    ir.save(graph, tmp_path / "b.npz")
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    loaded = ir.load(tmp_path / "a.npz")
+    assert ir.model_hash(loaded) == digest
+    ir.save(loaded, tmp_path / "c.npz")
+    assert (tmp_path / "c.npz").read_bytes() == (tmp_path / "a.npz").read_bytes()
+    q = np.random.default_rng(99).integers(0, 256, (4,) + tuple(graph.input_shape), dtype=np.uint8)
+    assert np.array_equal(reference.run(loaded, q).raw, reference.run(graph, q).raw)
+
+
+@pytest.mark.parametrize("chain", list(CHAINS))
+def test_random_chain_host(tmp_path, chain):
+    graph = CHAINS[chain]()
+    assert ir.model_hash(CHAINS[chain]()) == ir.model_hash(graph)  # seeded: the same graph every time
+    _check_hash_roundtrip(graph, tmp_path)
+    board = load_board("mps2-an386")
+    codegen.write_project(graph, plan.make_plan(graph), board, tmp_path / "p", source="test")
+    project = build.Project.load(tmp_path / "p")
+    assert project.model_hash == ir.model_hash(graph)
+    assert ir.model_hash(project.graph()) == project.model_hash
+
+    q = np.random.default_rng(len(chain)).integers(0, 256, (N_INPUTS,) + tuple(graph.input_shape), dtype=np.uint8)
+    ref = reference.run(graph, q, keep_layers=True)
+    # the random thresholds must leave the b1 activations non-constant (or the grid tests little)
+    for node, value in zip(graph.layers, ref.layers):
+        if node.output_kind == "b1":
+            assert 0.05 < unpack_bits(value, node.out_shape[2]).mean() < 0.95, node.name
+    for kernels in KERNEL_SETS:
+        exe = build.build(project, host=True, sanitize=True, kernels=kernels,
+                          build_dir=tmp_path / "p" / f"build-host-{kernels}").artifact
+        with PipeTransport.spawn([str(exe)], timeout=10) as t:
+            link = Link(t, timeout=10)
+            info = link.hello()
+            assert info.model_hash == bytes.fromhex(project.model_hash)[:16]
+            assert info.input_bytes == graph.input_bytes and info.output_count == graph.output_count
+            for i in range(N_INPUTS):
+                res = link.infer(q[i].tobytes())
+                assert np.array_equal(np.asarray(res.outputs, np.int32), ref.raw[i]), (kernels, i)
+                assert res.top1 == ref.top1[i], (kernels, i)
+            link.shutdown()
