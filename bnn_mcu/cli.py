@@ -38,7 +38,8 @@ exit codes: 0 ok, 1 internal error (a bug), 2 usage, 3 model not loadable, 4 uns
 
 def _input_range_help() -> str:
     lo, hi = DEFAULT_INPUT_RANGE
-    return (f"float range [LO, HI] of the model's input (default: {lo:g} {hi:g}). The firmware takes 8-bit "
+    return (f"float range [LO, HI] of the model's input (default: {lo:g} {hi:g}, or 0 255 when the model "
+            "starts with a Rescaling layer). The firmware takes 8-bit "
             "integers q = 0..255 and the model sees x = LO + q*(HI-LO)/255: use '0 1' for x = pixel/255, "
             "'-1 1' for x = pixel/127.5 - 1, '0 255' for raw pixels")
 
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--board", default=DEFAULT_BOARD,
                    help=f"target board (default: {DEFAULT_BOARD}); list them with 'bnn-mcu boards'")
     p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
-                   default=list(DEFAULT_INPUT_RANGE), help=_input_range_help())
+                   default=None, help=_input_range_help())
     p.add_argument("--kernels", default=DEFAULT_KERNELS,
                    help=f"kernel set compiled into the firmware: {' or '.join(KERNEL_SETS)} (default: "
                    f"{DEFAULT_KERNELS}; ref = the scalar reference kernels)")
@@ -160,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="the model file (.h5, .keras) or SavedModel directory")
     p.add_argument("--board", default=DEFAULT_BOARD, help=f"board for the memory check (default: {DEFAULT_BOARD})")
     p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
-                   default=list(DEFAULT_INPUT_RANGE), help=_input_range_help())
+                   default=None, help=_input_range_help())
     _add_common(p)
 
     p = sub.add_parser(
@@ -212,7 +213,7 @@ def _convert_graph(model_path: str, input_range, board, kernels: str = DEFAULT_K
     from . import fold, frontend, plan
 
     fgraph, _model = frontend.load_graph(model_path)
-    graph = fold.fold(fgraph, tuple(input_range))
+    graph = fold.fold(fgraph, fold.input_range_for(fgraph, input_range, DEFAULT_INPUT_RANGE))
     mplan = plan.make_plan(graph, stack_bytes=board.stack_size, kernels=kernels)
     return fgraph, graph, mplan
 
@@ -375,7 +376,7 @@ def cmd_inspect(args) -> int:
         else:
             print(terminal("\n".join(lines)))
         raise err
-    graph = fold.fold(fg, tuple(args.input_range))
+    graph = fold.fold(fg, fold.input_range_for(fg, args.input_range, DEFAULT_INPUT_RANGE))
     mplan = plan.make_plan(graph, stack_bytes=board.stack_size)
     rows = [{"name": n.name, "kind": n.kind, "in_shape": list(n.in_shape), "out_shape": list(n.out_shape),
              "macs": int(n.macs), "keras_layers": list(n.source_layers)} for n in graph.layers]

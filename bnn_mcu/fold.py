@@ -44,7 +44,16 @@ def fold(graph: FloatGraph, input_range: tuple[float, float] = (0.0, 1.0)) -> In
 
     current = Tensor(id=0, kind="u8", shape=graph.input_shape)
     graph_input = current
-    segments = _segments(graph)
+    # A Rescaling on the model input changes the range the first layer sees, nothing else (ops/rescaling.py).
+    leading = [n for n in graph.nodes if ops.get(n.op).role == "input_affine"]
+    first_range, rescale = (lo, hi), None
+    for node in leading:
+        first_range = ops.get(node.op).apply(node, first_range)
+        rescale = (node.attrs["scale"], node.attrs["offset"])
+    if len(leading) > 1:
+        raise UnsupportedModelError("more than one Rescaling on the model input",
+                                    hint="merge them into one Rescaling layer")
+    segments = _segments(graph.nodes[len(leading):])
     layers: list[Node] = []
     softmax = False
     constant_channels = 0
@@ -52,7 +61,7 @@ def fold(graph: FloatGraph, input_range: tuple[float, float] = (0.0, 1.0)) -> In
         first, last = i == 0, i == len(segments) - 1
         input_sign = bool(acc.attrs.get("input_sign"))
         if first and input_sign:  # the layer binarizes the real model input: sign the 8-bit codes
-            node = ops.get("sign").make(current, (lo, hi), new_tensor, source_layers=(acc.name,))
+            node = ops.get("sign").make(current, (lo, hi), new_tensor, source_layers=(acc.name,), rescale=rescale)
             layers.append(node)
             current = node.output
         elif not first and not input_sign:
@@ -81,8 +90,8 @@ def fold(graph: FloatGraph, input_range: tuple[float, float] = (0.0, 1.0)) -> In
             else:  # pragma: no cover - _segments only lets the roles above into a tail
                 raise UnsupportedModelError(f"layer '{op_node.name}': op {op_node.op} cannot follow a layer")
         A, B = _compose([x for k, x in affines if k == "affine"], channels)
-        folded = ops.get(acc.op).fold(acc, current, "s32" if last else "b1", A, B, (lo, hi), new_tensor,
-                                      tuple(sources))
+        folded = ops.get(acc.op).fold(acc, current, "s32" if last else "b1", A, B, first_range if first else (lo, hi),
+                                      new_tensor, tuple(sources))
         layers.append(folded)
         current = folded.output
         if not last:  # channels whose output never changes (gamma = 0, or a BN that never crosses zero)
@@ -102,6 +111,16 @@ def fold(graph: FloatGraph, input_range: tuple[float, float] = (0.0, 1.0)) -> In
                     input_range=(lo, hi), layers=tuple(layers), softmax=softmax, meta=meta)
 
 
+def input_range_for(graph: FloatGraph, given, default: tuple[float, float]) -> tuple[float, float]:
+    """The user's --input-range if given; else the model's own (a leading Rescaling says raw 8-bit
+    pixels: ``ops.rescaling.MODEL_INPUT_RANGE``); else ``default``."""
+    if given is not None:
+        return (float(given[0]), float(given[1]))
+    if any(ops.get(n.op).role == "input_affine" for n in graph.nodes):
+        return ops.rescaling.MODEL_INPUT_RANGE
+    return default
+
+
 def _compose(items: list[tuple[np.ndarray, np.ndarray]], channels: int) -> tuple[np.ndarray, np.ndarray]:
     a = np.ones(channels, np.float64)
     b = np.zeros(channels, np.float64)
@@ -110,9 +129,9 @@ def _compose(items: list[tuple[np.ndarray, np.ndarray]], channels: int) -> tuple
     return a, b
 
 
-def _segments(graph: FloatGraph) -> list[tuple[Node, list[Node]]]:
+def _segments(nodes) -> list[tuple[Node, list[Node]]]:
     segments: list[tuple[Node, list[Node]]] = []
-    for node in graph.nodes:
+    for node in nodes:
         role = ops.get(node.op).role
         if role == "accumulate":
             segments.append((node, []))

@@ -86,7 +86,6 @@ def load_model(path: str | os.PathLike):
 
 # Hints for classes people often try; everything else unknown gets the supported list.
 CLASS_HINTS = {
-    "Rescaling": "fold input scaling into the converter instead: --input-range LO HI",
     "Normalization": "fold input scaling into the converter instead: --input-range LO HI",
     "Conv2D": "a full-precision layer; only Larq's binarized QuantConv2D/QuantDense run on the target",
     "Dense": "a full-precision layer; only Larq's binarized QuantConv2D/QuantDense run on the target",

@@ -74,7 +74,7 @@ def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
         "float_dense": first + [k.layers.Flatten(), k.layers.Dense(4, name="plain_dense")],
         "dilation": first + [models.qconv(4, 3, first=True, dilation_rate=2, name="dilated")],
         "heaviside": first + [lq.layers.QuantConv2D(4, 3, kernel_quantizer="ste_heaviside", name="heavi")],
-        "rescaling": first + [k.layers.Rescaling(1 / 255, name="scale"), models.qconv(4, 3, first=True)],
+        "rescaling": first + [models.qconv(4, 3, first=True), k.layers.Rescaling(2.0, name="scale")],
         "relu": first + [models.qconv(4, 3, first=True), k.layers.Activation("relu", name="act_relu")],
         "conv2d_transpose": first + [k.layers.Conv2DTranspose(2, 3, name="up")],
         "tern": first + [lq.layers.QuantConv2D(4, 3, kernel_quantizer="ste_tern", name="ternary")],
@@ -97,22 +97,22 @@ def test_every_refused_layer_is_reported_at_once_and_inspect_shows_the_table(tmp
     k = models.keras()
     import larq as lq
 
-    layers = [k.layers.InputLayer((8, 8, 1)), k.layers.Rescaling(1 / 255, name="scale"),
-              models.qconv(4, 3, first=True, dilation_rate=2, name="dilated"),
+    layers = [k.layers.InputLayer((8, 8, 1)), models.qconv(4, 3, first=True, dilation_rate=2, name="dilated"),
+              k.layers.Rescaling(1 / 255, name="scale"),
               lq.layers.QuantConv2D(4, 1, kernel_quantizer="ste_tern", input_quantizer="ste_sign", name="ternary"),
               k.layers.Flatten(), k.layers.Dense(3, name="plain")]
     path = _unsupported(tmp_path, layers)
     assert main(["convert", str(path), "-o", str(tmp_path / "out")]) == 4
     err = _err(capsys)
     assert "4 layers are not supported" in err
-    for name, what in [("scale", "--input-range"), ("dilated", "dilation"), ("ternary", "kernel_quantizer=SteTern"),
-                       ("plain", "full-precision")]:
+    for name, what in [("scale", "directly on the model input"), ("dilated", "dilation"),
+                       ("ternary", "kernel_quantizer=SteTern"), ("plain", "full-precision")]:
         line = next(line for line in err.splitlines() if f"'{name}'" in line)
         assert what in line, line
     assert main(["inspect", str(path)]) == 4
     out, err = capsys.readouterr()
     assert "Traceback" not in err and "4 layers are not supported" in err
-    table = [line for line in out.splitlines() if line.split()[:1] in (["scale"], ["dilated"])
+    table = [line for line in out.splitlines() if line.split()[:1] in (["dilated"], ["scale"])
              or line.startswith("flatten")]
     assert [line.split()[2] for line in table] == ["refused", "refused", "ignored"], out
     assert main(["inspect", str(path), "--json"]) == 4
@@ -174,7 +174,8 @@ def test_help_teaches(capsys):
         main(["convert", "--help"])
     assert e.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "--input-range" in out and "(default: 0 1)" in out and "examples" in out
+    assert "--input-range" in out and "(default: 0 1, or 0 255 when the model starts with a Rescaling" in out
+    assert "examples" in out
 
 
 def test_input_range_must_be_increasing(toy_h5, tmp_path, capsys):

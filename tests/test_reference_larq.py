@@ -160,3 +160,19 @@ def test_everything_model():
     graph, cmp = _check(models.everything_model(seed=1), input_range=(-1.0, 1.0), n=400)
     assert [n.op for n in graph.layers] == ["sign", "conv2d", "conv2d", "maxpool2d", "conv2d", "dense", "dense"]
     assert cmp.binary_layers == 5
+
+
+@pytest.mark.parametrize("scale,offset,sign", [(1 / 255, 0.0, False), (1 / 127.5, -1.0, False),
+                                               (1 / 127.5, -1.0, True), (0.01, -0.37, True)])
+def test_rescaling_on_the_input_is_folded_exactly(scale, offset, sign):
+    """A leading Rescaling states raw 8-bit pixels: folded into the first layer's input range, and for a
+    binarized input the sign of Larq's own float32 value; the default --input-range becomes 0 255."""
+    k = models.keras()
+    first = models.qconv(12, 3, first=True, padding="same", **({"input_quantizer": "ste_sign"} if sign else {}))
+    m = k.Sequential([k.layers.InputLayer((8, 9, 2)), k.layers.Rescaling(scale, offset=offset), first,
+                      k.layers.BatchNormalization(), k.layers.Flatten(), models.qdense(5)])
+    m = models.randomize(m, seed=9)
+    fg = frontend.lower(m)
+    assert fold.input_range_for(fg, None, (0.0, 1.0)) == (0.0, 255.0)
+    graph, _ = _check(m, input_range=(0.0, 255.0))
+    assert (graph.layers[0].op == "sign") == sign

@@ -13,10 +13,11 @@ from .base import CArray, CLayer, Op, Refusal
 from .batchnorm import BatchNorm
 from .conv import Conv2D, Dense
 from .pool import MaxPool2D
+from .rescaling import Rescaling
 from .sign import Sign
 
 REGISTRY: dict[str, Op] = {op.name: op for op in (Conv2D(), Dense(), BatchNorm(), MaxPool2D(), Sign(),
-                                                  Identity(), Softmax())}
+                                                  Identity(), Softmax(), Rescaling())}
 
 
 def get(name: str) -> Op:

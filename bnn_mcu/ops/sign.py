@@ -21,17 +21,20 @@ class Sign(Op):
     role = "input"
 
     @staticmethod
-    def threshold(input_range: tuple[float, float]) -> int:
-        """Number of codes q whose real value is negative (they are 0 .. threshold-1)."""
+    def threshold(input_range: tuple[float, float], rescale: tuple[float, float] | None = None) -> int:
+        """Number of codes q whose real value is negative (they are 0 .. threshold-1). ``rescale``:
+        the (scale, offset) of a leading Rescaling layer, applied in float32 as Keras does."""
         x = dequantize_input(np.arange(256), *input_range)
+        if rescale is not None:
+            x = x * np.float32(rescale[0]) + np.float32(rescale[1])
         negative = x < 0
         t = int(negative.sum())
         assert not negative[t:].any(), "dequantize_input must be increasing in q"
         return t
 
-    def make(self, inp: Tensor, input_range, new_tensor, source_layers=()) -> Node:
+    def make(self, inp: Tensor, input_range, new_tensor, source_layers=(), rescale=None) -> Node:
         return Node(op=self.name, name="input_sign", inputs=(inp,), output=new_tensor("b1", inp.shape),
-                    attrs={"threshold": self.threshold(input_range)}, source_layers=tuple(source_layers))
+                    attrs={"threshold": self.threshold(input_range, rescale)}, source_layers=tuple(source_layers))
 
     def reference(self, node: Node, inputs: list[np.ndarray]) -> np.ndarray:
         return pack_bits(inputs[0] < node.attrs["threshold"])
