@@ -186,7 +186,7 @@ def render(results: list[tuple[dict, str]], meta: dict) -> str:
              "number was recorded (`bench` exits 8 otherwise). MACs/instr = binary MACs ÷ instructions; "
              "speedup = first kernel set's instructions ÷ this set's.",
              "- Flash and RAM from the ELF (`arm-none-eabi-size -A`): code = .isr_vector + .text, rodata = "
-             "packed weights, thresholds and tables; RAM includes the 16 KB stack reserve.", "",
+             "packed weights, thresholds and tables; RAM includes the stack reserve.", "",
              "Commands:", "", "```sh", *meta["commands"], "```", ""]
     if len(results) > 1:
         sets = [s["kernels"] for s in results[0][0]["sets"]]
