@@ -54,3 +54,14 @@ def quantize_input(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
 def dequantize_input(q: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """The float input the model sees for 8-bit q: x = lo + q * (hi - lo) / 255 (float32)."""
     return (lo + np.asarray(q, dtype=np.float64) * ((hi - lo) / 255.0)).astype(np.float32)
+
+
+_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def popcount32(words: np.ndarray) -> np.ndarray:
+    """Bits set in each uint32 (numpy >= 2 has np.bitwise_count; larq pins numpy 1.x)."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(words)
+    w = np.ascontiguousarray(words, dtype=np.uint32)
+    return _POPCOUNT8[w.view(np.uint8)].reshape(w.shape + (4,)).sum(axis=-1, dtype=np.uint8)

@@ -76,7 +76,7 @@ def _layer_context(i: int, node, plan: MemoryPlan, kernels: str) -> dict:
     from . import ops
 
     op = ops.get(node.op)
-    for problem in ops.conv.dims_limits(node) if node.op in ("conv2d", "dense") else []:
+    for problem in op.target_limits(node):
         raise UnsupportedModelError(f"layer '{node.name}': {problem} (the runtime's field sizes)")
     by_layout: dict[str, list[str]] = {}
     layers = {}

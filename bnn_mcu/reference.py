@@ -13,18 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import ops
+from .bitpack import popcount32  # noqa: F401  (re-exported: the reference's popcount)
 from .ir import IntGraph
-
-_POPCOUNT8 = np.array([(i).bit_count() for i in range(256)], dtype=np.uint8)
-
-
-def popcount32(words: np.ndarray) -> np.ndarray:
-    """Bits set in each uint32 (numpy >= 2 has np.bitwise_count; larq pins numpy 1.x)."""
-    if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(words)
-    w = np.ascontiguousarray(words, dtype=np.uint32)
-    return _POPCOUNT8[w.view(np.uint8)].reshape(w.shape + (4,)).sum(axis=-1, dtype=np.uint8)
-
 
 @dataclass(frozen=True)
 class ReferenceResult:

@@ -66,3 +66,22 @@ def toy_inputs(tmp_path_factory) -> Path:
 
 def random_u8(shape, n, seed=0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (n,) + tuple(shape), dtype=np.uint8)
+
+
+def check_host_exe(exe, project, graph, q, ref, label="", after=None) -> None:
+    """Drive a host-built firmware over the link: the handshake matches the project, and every input's
+    int32 outputs and top-1 equal the reference ``ref`` exactly. ``after(link)`` runs before shutdown."""
+    from bnn_mcu.link import Link, PipeTransport
+
+    with PipeTransport.spawn([str(exe)], timeout=10) as t:
+        link = Link(t, timeout=10)
+        info = link.hello()
+        assert info.model_hash == bytes.fromhex(project.model_hash)[:16]
+        assert info.input_bytes == graph.input_bytes and info.output_count == graph.output_count
+        for i in range(len(q)):
+            res = link.infer(q[i].tobytes())
+            assert np.array_equal(np.asarray(res.outputs, np.int32), ref.raw[i]), (label, i)
+            assert res.top1 == ref.top1[i], (label, i)
+        if after is not None:
+            after(link)
+        link.shutdown()

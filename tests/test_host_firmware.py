@@ -5,11 +5,10 @@ the numpy reference over a grid of shapes: boundary channel counts, strides, γ<
 import models
 import numpy as np
 import pytest
-from conftest import random_u8
+from conftest import check_host_exe, random_u8
 
 from bnn_mcu import build, codegen, fold, frontend, plan, reference
 from bnn_mcu.boards import load_board
-from bnn_mcu.link import Link, PipeTransport
 
 
 KERNEL_SETS = ("ref", "bitsliced")
@@ -29,21 +28,15 @@ def _host_check(tmp_path, model, input_range=(0.0, 1.0), n=60, seed=0):
 def _check_exe(exe, project, graph, n, seed):
     q = random_u8(graph.input_shape, n, seed)
     ref = reference.run(graph, q)
-    with PipeTransport.spawn([str(exe)], timeout=10) as t:
-        link = Link(t, timeout=10)
-        info = link.hello()
-        assert info.model_hash == bytes.fromhex(project.model_hash)[:16]
-        assert info.input_bytes == graph.input_bytes and info.output_count == graph.output_count
-        for i in range(n):
-            res = link.infer(q[i].tobytes())
-            assert np.array_equal(np.asarray(res.outputs, np.int32), ref.raw[i]), i
-            assert res.top1 == ref.top1[i], i
+
+    def stats_and_profile(link):
         st = link.stats()
         assert (st.stack_used, st.stack_size) == (0, 0)  # the host build does not measure its stack
         prof = link.profile(q[0].tobytes())
         assert len(prof.layer_counts) == len(graph.layers)
         assert np.array_equal(np.asarray(prof.outputs, np.int32), ref.raw[0])
-        link.shutdown()
+
+    check_host_exe(exe, project, graph, q, ref, after=stats_and_profile)
 
 
 @pytest.mark.parametrize("c1,c2,units", [(1, 33, 64), (31, 65, 63), (32, 64, 65)])

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import check_host_exe
 
 from bnn_mcu import build, codegen, ir, ops, plan, reference
 from bnn_mcu.bitpack import unpack_bits
 from bnn_mcu.boards import load_board
-from bnn_mcu.link import Link, PipeTransport
 from bnn_mcu.ops.conv import border_classes, same_padding
 
 KERNEL_SETS = ("ref", "bitsliced")
@@ -289,13 +289,4 @@ def test_random_chain_host(tmp_path, chain):
     for kernels in KERNEL_SETS:
         exe = build.build(project, host=True, sanitize=True, kernels=kernels,
                           build_dir=tmp_path / "p" / f"build-host-{kernels}").artifact
-        with PipeTransport.spawn([str(exe)], timeout=10) as t:
-            link = Link(t, timeout=10)
-            info = link.hello()
-            assert info.model_hash == bytes.fromhex(project.model_hash)[:16]
-            assert info.input_bytes == graph.input_bytes and info.output_count == graph.output_count
-            for i in range(N_INPUTS):
-                res = link.infer(q[i].tobytes())
-                assert np.array_equal(np.asarray(res.outputs, np.int32), ref.raw[i]), (kernels, i)
-                assert res.top1 == ref.top1[i], (kernels, i)
-            link.shutdown()
+        check_host_exe(exe, project, graph, q, ref, label=kernels)

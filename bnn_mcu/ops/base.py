@@ -85,6 +85,10 @@ class Op:
         raise NotImplementedError(self.name)
 
     # -- target -----------------------------------------------------------------------------------
+    def target_limits(self, node: Node) -> list[str]:
+        """What about this node the runtime's parameter fields cannot hold (empty: nothing)."""
+        return []
+
     def c_layer(self, node: Node, kernel_set: str) -> CLayer:  # pragma: no cover
         raise NotImplementedError(self.name)
 

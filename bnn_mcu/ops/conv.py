@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ..bitpack import pack_bits
+from ..bitpack import pack_bits, popcount32
 from ..errors import UnsupportedModelError
 from ..ir import Node, Tensor
 from .activation import activation_name
@@ -114,6 +114,9 @@ class Conv2D(Op):
                                "pad_value": pad_value, "input_sign": input_sign},
                         params={"kernel": np.transpose(kernel, (3, 0, 1, 2)), "bias": bias})
         return with_activation(layer, node, ctx)
+
+    def target_limits(self, node: Node) -> list[str]:
+        return _dims_limits(node)
 
     def fold(self, fnode: Node, inp: Tensor, out_kind: str, A, B, input_range, new_tensor, sources) -> Node:
         return fold(fnode, inp, out_kind, A, B, input_range, new_tensor, sources)
@@ -298,14 +301,6 @@ def _merge_classes(tau: np.ndarray, row_class, col_class):
 # Reference: exactly the kernels' arithmetic, vectorised over the batch
 
 
-def _popcount32(words: np.ndarray) -> np.ndarray:
-    if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(words)
-    w = np.ascontiguousarray(words, dtype=np.uint32)
-    table = np.array([bin(i).count("1") for i in range(256)], np.uint8)
-    return table[w.view(np.uint8)].reshape(w.shape + (4,)).sum(axis=-1, dtype=np.uint8)
-
-
 _CHUNK_ELEMENTS = 1 << 24  # bounds the XOR temporary (~100 MB)
 
 
@@ -337,7 +332,7 @@ def _reference(node: Node, x: np.ndarray) -> np.ndarray:
         acc = np.empty((n, oh, ow, o), np.int64)
         step = max(1, _CHUNK_ELEMENTS // max(1, oh * ow * o * length))
         for s in range(0, n, step):
-            acc[s:s + step] = _popcount32(win[s:s + step, :, :, None, :] ^ wp[None, None, None]).sum(
+            acc[s:s + step] = popcount32(win[s:s + step, :, :, None, :] ^ wp[None, None, None]).sum(
                 axis=-1, dtype=np.int64)
     if node.output_kind == "b1":
         tau = node.params["thresholds"].astype(np.int64)
@@ -389,7 +384,7 @@ def _c_layer(node: Node, kernel_set: str, family: str) -> CLayer:
                   error=error, kernel=f"bnn_{kind}")
 
 
-def dims_limits(node: Node) -> list[str]:
+def _dims_limits(node: Node) -> list[str]:
     """Shapes the runtime's 16-bit dims and 8-bit kernel/stride/pad fields cannot hold."""
     problems = [f"dimension {v} exceeds 65,535" for v in (*node.in_shape, *node.out_shape) if v > 0xFFFF]
     problems += [f"kernel/stride/padding {v} exceeds 255" for v in
