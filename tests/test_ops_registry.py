@@ -64,3 +64,12 @@ def test_plan_counts_each_kernel_sets_bytes():
     assert plan.make_plan(graph).flash_estimate == (plan.RUNTIME_FLASH_BASE + plan.PARAMS_BYTES_PER_NODE
                                                     + plan.DISPATCH_BYTES_PER_NODE + 16 * 32 + 16
                                                     + plan.KERNEL_CODE_BYTES["ref"]["bnn_sign_u8_b1"])
+
+
+def test_every_class_an_op_lowers_passes_the_model_file_vetting():
+    """modelfile's allow-list is kept apart on purpose (it also lets harmless classes through so that
+    the frontend can refuse them by name); this keeps the two from drifting apart."""
+    from bnn_mcu import modelfile
+
+    claimed = {c for op in ops.REGISTRY.values() for c in op.keras_classes}
+    assert claimed <= modelfile.LAYER_CLASSES | modelfile.MODEL_CLASSES, claimed - modelfile.LAYER_CLASSES
