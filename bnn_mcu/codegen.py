@@ -110,6 +110,8 @@ def _layer_context(i: int, node, plan: MemoryPlan, kernels: str) -> dict:
         return "input" if offset is None else f"(arena + {offset}u)"
 
     subst = {**names, "params": f"layer{i}_params", "input": tensor_ptr(buf.in_offset),
+             # a merge op's inputs, in order, as const void * (C converts them to the kernel's pointer type)
+             "inputs": ", ".join(f"(const void *){tensor_ptr(off)}" for off in buf.in_offsets),
              "output": tensor_ptr(buf.out_offset)}
     return {"name": untrusted(node.name), "sources": untrusted(", ".join(node.source_layers)),
             "kind": node.kind, "shape_note": f"{tuple(node.in_shape)} -> {tuple(node.out_shape)}",

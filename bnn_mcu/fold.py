@@ -3,11 +3,13 @@ graph). This module is the driver; each op's own rule lives in its op module (th
 derivation: ``bnn_mcu/ops/conv.py``; pooling direction: ``bnn_mcu/ops/pool.py``; the batch-norm affine:
 ``bnn_mcu/ops/batchnorm.py``; the sign of a binarized model input: ``bnn_mcu/ops/sign.py``).
 
-Segments
---------
-The float graph is cut into segments, each an accumulating op (conv, dense) followed by the ops up to
-the next one: affine maps (batch-norms), bitwise ops (max-pools) and, at the very end, a softmax.
-Every segment but the last ends in the next layer's input quantizer: a sign.
+Graph walk
+----------
+The float graph's nodes are walked in order (``_Folder``). An accumulating op (conv, dense) starts a
+real-valued tensor that the target never stores; affine maps (batch-norms) and bitwise ops (max-pools)
+extend it; it becomes integer nodes only when a consumer reads it: a quantized layer or a
+concatenation reads its sign (thresholds), the model output reads its int32 sums. Branches are kept:
+a tensor read by two layers is materialized once; a concatenation joins bits.
 
 Affine chain
 ------------
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,83 +35,183 @@ from .ir import FloatGraph, IntGraph, Node, Tensor
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class _Pending:
+    """A real-valued tensor the target never stores: accumulating node ``acc`` (reading the integer
+    tensor ``inp``) followed by ``items``: per-channel affines ``("affine", (a, b))`` and pools
+    ``("bitwise", node)``. It becomes bits (thresholds, then the pools) when a consumer reads its sign,
+    or int32 sums when it is the model's output. ``bits`` caches the first materialization, so that
+    several consumers of one sign share one kernel call."""
+
+    acc: Node
+    inp: Tensor
+    items: tuple = ()
+    sources: tuple[str, ...] = ()
+    bits: Tensor | None = None
+
+    def then(self, kind: str, item, source: str) -> _Pending:
+        return _Pending(self.acc, self.inp, self.items + ((kind, item),), self.sources + (source,))
+
+
+_INPUT = "model input"  # the state of the model input (and of a leading Rescaling's output)
+
+
 def fold(graph: FloatGraph, input_range: tuple[float, float] = (0.0, 1.0)) -> IntGraph:
-    """Lower a float graph to the integer graph the reference and the firmware execute."""
+    """Lower a float graph to the integer graph the reference and the firmware execute.
+
+    Every float tensor gets a state while the nodes are walked in order: the model input, a
+    :class:`_Pending` real tensor, or a b1 tensor that holds only its sign (what a concatenation or a
+    pool of signs produces; a consumer that needs its real values is refused). Integer nodes are
+    emitted when a consumer needs them, so the integer graph keeps the float graph's branches."""
     lo, hi = float(input_range[0]), float(input_range[1])
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise UsageError(f"--input-range needs finite LO < HI, got {lo:g} {hi:g}")
-    ids = iter(range(1, 1 << 30))
+    folder = _Folder(graph, (lo, hi))
+    return folder.run()
 
-    def new_tensor(kind: str, shape) -> Tensor:
-        return Tensor(id=next(ids), kind=kind, shape=tuple(int(v) for v in shape))
 
-    current = Tensor(id=0, kind="u8", shape=graph.input_shape)
-    graph_input = current
-    # A Rescaling on the model input changes the range the first layer sees, nothing else (ops/rescaling.py).
-    leading = [n for n in graph.nodes if ops.get(n.op).role == "input_affine"]
-    first_range, rescale = (lo, hi), None
-    for node in leading:
-        first_range = ops.get(node.op).apply(node, first_range)
-        rescale = (node.attrs["scale"], node.attrs["offset"])
-    if len(leading) > 1:
-        raise UnsupportedModelError("more than one Rescaling on the model input",
-                                    hint="merge them into one Rescaling layer")
-    segments = _segments(graph.nodes[len(leading):])
-    layers: list[Node] = []
-    softmax = False
-    constant_channels = 0
-    for i, (acc, tail) in enumerate(segments):
-        first, last = i == 0, i == len(segments) - 1
-        input_sign = bool(acc.attrs.get("input_sign"))
-        if first and input_sign:  # the layer binarizes the real model input: sign the 8-bit codes
-            node = ops.get("sign").make(current, (lo, hi), new_tensor, source_layers=(acc.name,), rescale=rescale)
-            layers.append(node)
-            current = node.output
-        elif not first and not input_sign:
+class _Folder:
+    def __init__(self, graph: FloatGraph, input_range: tuple[float, float]):
+        self.graph, self.input_range = graph, input_range
+        self.ids = iter(range(1, 1 << 30))
+        self.graph_input = Tensor(id=0, kind="u8", shape=graph.input_shape)
+        self.layers: list[Node] = []
+        self.softmax = False
+        self.constant_channels = 0
+        self.input_bits: Tensor | None = None  # sign of the model input, made once
+        # A Rescaling on the model input changes the range the first layer sees, nothing else (ops/rescaling.py).
+        self.leading = [n for n in graph.nodes if ops.get(n.op).role == "input_affine"]
+        if len(self.leading) > 1:
+            raise UnsupportedModelError("more than one Rescaling on the model input",
+                                        hint="merge them into one Rescaling layer")
+        self.first_range, self.rescale = input_range, None
+        for node in self.leading:
+            self.first_range = ops.get(node.op).apply(node, self.first_range)
+            self.rescale = (node.attrs["scale"], node.attrs["offset"])
+
+    def new_tensor(self, kind: str, shape) -> Tensor:
+        return Tensor(id=next(self.ids), kind=kind, shape=tuple(int(v) for v in shape))
+
+    def emit(self, node: Node) -> Tensor:
+        self.layers.append(node)
+        return node.output
+
+    def run(self) -> IntGraph:
+        graph = self.graph
+        state: dict[int, object] = {graph.input.id: _INPUT}
+        for node in self.leading:
+            state[node.output.id] = _INPUT
+        body = graph.nodes[len(self.leading):]
+        if not any(ops.get(n.op).role == "accumulate" for n in body):
             raise UnsupportedModelError(
-                f"layer '{acc.name}' ({acc.attrs.get('keras_class')}) has a real-valued input (input_quantizer="
+                "the model has no QuantConv2D or QuantDense layer: nothing to run as a binary network")
+        for node in body:
+            role = ops.get(node.op).role
+            src = [state[t.id] for t in node.inputs]
+            if role == "accumulate":
+                state[node.output.id] = self.accumulate(node, src[0])
+            elif role in ("affine", "bitwise"):
+                state[node.output.id] = self.after(node, role, src[0])
+            elif role == "merge":
+                bits = [self.bits_of(s, node) for s in src]
+                state[node.output.id] = self.emit(ops.get(node.op).make(node, bits, self.new_tensor))
+            elif role == "final":
+                if node.output not in graph.outputs:
+                    raise UnsupportedModelError(
+                        f"layer '{node.name}' (softmax) is not at the end of the model; softmax is only "
+                        "supported as the final activation")
+                self.softmax = True
+                state[node.output.id] = src[0]
+            else:
+                raise UnsupportedModelError(f"layer '{node.name}': op {node.op} has no fold rule")
+        self.finish(state[graph.outputs[0].id])
+        meta = {"ignored_layers": list(graph.ignored), "constant_channels": self.constant_channels}
+        return IntGraph(name=graph.name, input=self.graph_input, keras_input_shape=graph.keras_input_shape,
+                        input_range=self.input_range, layers=tuple(self.layers), softmax=self.softmax, meta=meta)
+
+    # -- states -------------------------------------------------------------------------------------
+    def accumulate(self, node: Node, src) -> _Pending:
+        if node.attrs.get("input_sign"):
+            inp = self.bits_of(src, node)
+        elif src is _INPUT:
+            inp = self.graph_input
+        else:
+            raise UnsupportedModelError(
+                f"layer '{node.name}' ({node.attrs.get('keras_class')}) has a real-valued input (input_quantizer="
                 "None) but is not the first layer; supported: real-valued input on the first layer only",
                 hint="give every later quantized layer input_quantizer='ste_sign'")
+        pending = _Pending(acc=node, inp=inp, sources=(node.name,))
+        if node.params.get("bias") is not None:
+            channels = node.out_shape[2]
+            pending = _Pending(node, inp, (("affine", (np.ones(channels), np.asarray(node.params["bias"],
+                                                                                    np.float64))),),
+                               pending.sources)
+        return pending
+
+    def after(self, node: Node, role: str, src):
+        """A batch-norm or a max-pool reading ``src``."""
+        if isinstance(src, _Pending):
+            item = ops.get(node.op).affine(node) if role == "affine" else node
+            return src.then(role, item, node.name)
+        if src is _INPUT:
+            raise UnsupportedModelError(
+                f"layer '{node.name}' ({node.attrs.get('keras_class')}) comes before the first quantized layer; "
+                "the model must start with a QuantConv2D or QuantDense")
+        if role == "bitwise":  # a pool of signs: max commutes with sign, so AND the bits (no OR channels)
+            channels = src.shape[2]
+            return self.emit(ops.get(node.op).fold(node, src, np.zeros(channels, bool), self.new_tensor))
+        raise UnsupportedModelError(
+            f"layer '{node.name}' ({node.attrs.get('keras_class')}) needs the real values of a concatenation, "
+            "but the target keeps only its signs; supported: batch-norms directly after a QuantConv2D or "
+            "QuantDense (pools between are fine)",
+            hint="move the batch-norm before the Concatenate (one per branch)")
+
+    def bits_of(self, src, consumer: Node) -> Tensor:
+        """The b1 tensor holding sign(src) for ``consumer``."""
+        if isinstance(src, Tensor):
+            return src
+        if src is _INPUT:
+            if self.input_bits is None:
+                sign = ops.get("sign").make(self.graph_input, self.input_range, self.new_tensor,
+                                            source_layers=(consumer.name,), rescale=self.rescale)
+                self.input_bits = self.emit(sign)
+            return self.input_bits
+        if src.bits is None:
+            src.bits = self.materialize(src, "b1")
+        return src.bits
+
+    def materialize(self, p: _Pending, out_kind: str) -> Tensor:
+        acc = p.acc
         channels = acc.out_shape[2]
-        affines: list[tuple[str, object]] = []
-        if acc.params.get("bias") is not None:
-            affines.append(("affine", (np.ones(channels), np.asarray(acc.params["bias"], np.float64))))
-        sources = [acc.name]
-        for op_node in tail:
-            sources.append(op_node.name)
-            role = ops.get(op_node.op).role
-            if role == "affine":
-                affines.append(("affine", ops.get(op_node.op).affine(op_node)))
-            elif role == "bitwise":
-                if last:
-                    raise UnsupportedModelError(
-                        f"layer '{op_node.name}' ({op_node.attrs.get('keras_class')}) follows the last quantized "
-                        f"layer '{acc.name}'; pooling the output logits is not supported")
-                affines.append(("bitwise", op_node))
-            elif role == "final":
-                softmax = True
-            else:  # pragma: no cover - _segments only lets the roles above into a tail
-                raise UnsupportedModelError(f"layer '{op_node.name}': op {op_node.op} cannot follow a layer")
-        A, B = _compose([x for k, x in affines if k == "affine"], channels)
-        folded = ops.get(acc.op).fold(acc, current, "s32" if last else "b1", A, B, first_range if first else (lo, hi),
-                                      new_tensor, tuple(sources))
-        layers.append(folded)
-        current = folded.output
-        if not last:  # channels whose output never changes (gamma = 0, or a BN that never crosses zero)
+        A, B = _compose([x for k, x in p.items if k == "affine"], channels)
+        in_range = self.first_range if p.inp is self.graph_input else self.input_range
+        folded = ops.get(acc.op).fold(acc, p.inp, out_kind, A, B, in_range, self.new_tensor, p.sources)
+        current = self.emit(folded)
+        if out_kind == "b1":  # channels whose output never changes (gamma = 0, or a BN that never crosses zero)
             tau = folded.params["thresholds"]
             span = 255 * ops.conv.fan_in(folded) if folded.input_kind == "u8" else ops.conv.fan_in(folded)
             lowest = -span - 1 if folded.input_kind == "u8" else -1
-            constant_channels += int(np.sum(np.all((tau == span) | (tau == lowest), axis=0)))
-        for j, (kind, item) in enumerate(affines):  # pools, each with the direction of the affines after it
+            self.constant_channels += int(np.sum(np.all((tau == span) | (tau == lowest), axis=0)))
+        for j, (kind, item) in enumerate(p.items):  # pools, each with the direction of the affines after it
             if kind != "bitwise":
                 continue
-            a_after, _ = _compose([x for k, x in affines[j + 1:] if k == "affine"], channels)
-            node = ops.get(item.op).fold(item, current, a_after < 0, new_tensor)
-            layers.append(node)
-            current = node.output
-    meta = {"ignored_layers": list(graph.ignored), "constant_channels": constant_channels}
-    return IntGraph(name=graph.name, input=graph_input, keras_input_shape=graph.keras_input_shape,
-                    input_range=(lo, hi), layers=tuple(layers), softmax=softmax, meta=meta)
+            if out_kind != "b1":
+                raise UnsupportedModelError(
+                    f"layer '{item.name}' ({item.attrs.get('keras_class')}) follows the last quantized layer "
+                    f"'{acc.name}'; pooling the output logits is not supported")
+            a_after, _ = _compose([x for k, x in p.items[j + 1:] if k == "affine"], channels)
+            current = self.emit(ops.get(item.op).fold(item, current, a_after < 0, self.new_tensor))
+        return current
+
+    def finish(self, out) -> None:
+        """The model output: int32 sums of the last quantized layer (the host applies its affine)."""
+        if isinstance(out, _Pending):
+            self.materialize(out, "s32")
+            return
+        raise UnsupportedModelError(
+            "the model's output is not a QuantConv2D or QuantDense layer (with batch-norms and a softmax "
+            "after it); supported: a model that ends in a quantized layer",
+            hint="end the model with a QuantDense (and optionally BatchNormalization, softmax)")
 
 
 def input_range_for(graph: FloatGraph, given, default: tuple[float, float]) -> tuple[float, float]:
@@ -127,27 +230,3 @@ def _compose(items: list[tuple[np.ndarray, np.ndarray]], channels: int) -> tuple
     for ai, bi in items:
         a, b = ai * a, ai * b + bi
     return a, b
-
-
-def _segments(nodes) -> list[tuple[Node, list[Node]]]:
-    segments: list[tuple[Node, list[Node]]] = []
-    for node in nodes:
-        role = ops.get(node.op).role
-        if role == "accumulate":
-            segments.append((node, []))
-            continue
-        if not segments:
-            raise UnsupportedModelError(
-                f"layer '{node.name}' ({node.attrs.get('keras_class')}) comes before the first quantized layer; "
-                "the model must start with a QuantConv2D or QuantDense")
-        segments[-1][1].append(node)
-    if not segments:
-        raise UnsupportedModelError(
-            "the model has no QuantConv2D or QuantDense layer: nothing to run as a binary network")
-    for i, (_acc, tail) in enumerate(segments):
-        for j, node in enumerate(tail):
-            if ops.get(node.op).role == "final" and (i != len(segments) - 1 or j != len(tail) - 1):
-                raise UnsupportedModelError(
-                    f"layer '{node.name}' (softmax) is not at the end of the model; softmax is only "
-                    "supported as the final activation")
-    return segments

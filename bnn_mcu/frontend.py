@@ -126,10 +126,12 @@ class Lowering:
         self.next_id += 1
         return t
 
-    def node(self, op: str, layer, inp: Tensor, out_shape, *, attrs: dict | None = None,
+    def node(self, op: str, layer, inp: Tensor | tuple[Tensor, ...], out_shape, *, attrs: dict | None = None,
              params: dict | None = None) -> Node:
+        """A float node of ``layer`` reading ``inp`` (one tensor, or a tuple for a merge op)."""
         attrs = {"keras_class": type(layer).__name__, **(attrs or {})}
-        return Node(op=op, name=_name(layer), inputs=(inp,), output=self.tensor("f32", out_shape), attrs=attrs,
+        inputs = inp if isinstance(inp, tuple) else (inp,)
+        return Node(op=op, name=_name(layer), inputs=inputs, output=self.tensor("f32", out_shape), attrs=attrs,
                     params=params or {}, source_layers=(_name(layer),))
 
     def is_flat(self, t: Tensor) -> bool:
@@ -169,20 +171,28 @@ def lower_with_table(model) -> tuple[FloatGraph | None, Lowering]:
     previous = inp
     for layer in model.layers:
         cls = type(layer).__name__
-        src = _input_of(model, layer, produced, previous, inp)
+        sources = _inputs_of(model, layer, produced, previous)
         if cls == "InputLayer":
             produced[layer.name] = inp
             previous = inp
             low.rows.append(LayerRow(_name(layer), cls, "ignored", "the model input"))
             continue
-        out = src
+        out = sources[0] if sources and len(sources) == 1 else None
         op = ops.for_keras_class(cls)
         try:
-            if src is None:
-                raise ops.Refusal("its input (a branch, a shared layer, or a layer that could not be checked)",
-                                  "a single chain of layers (branches come with residual support)")
+            if sources is None:
+                calls = len(layer._inbound_nodes)
+                raise ops.Refusal(f"a layer called {calls} times (shared weights)", "each layer called once")
+            if any(t is None for t in sources):
+                raise ops.Refusal("its input (the output of a refused layer)", "inputs from supported layers")
             if op is None:
                 raise ops.Refusal("this layer class", CLASS_HINTS.get(cls, "see the supported list below"))
+            if op.role == "merge":
+                src = tuple(sources)
+            elif len(sources) == 1:
+                src = sources[0]
+            else:
+                raise ops.Refusal(f"{len(sources)} inputs", "one input (merge layers: Concatenate)")
             lowered = op.lower(layer, src, low)  # None, a node, or a chain of nodes
             lowered = [] if lowered is None else lowered if isinstance(lowered, list) else [lowered]
             if not lowered:
@@ -200,28 +210,40 @@ def lower_with_table(model) -> tuple[FloatGraph | None, Lowering]:
             out = _placeholder(layer, low)  # so that later layers are still checked on their own
         produced[layer.name] = out
         previous = out
+    output = _model_output(model, produced, previous, low)
     if low.refusals:
         return None, low
     graph = FloatGraph(name=inline(model.name), input=inp, keras_input_shape=keras_in, nodes=tuple(low.nodes),
-                       outputs=(previous,), ignored=tuple(ignored))
+                       outputs=(output,), ignored=tuple(ignored))
     return graph, low
 
 
-def _input_of(model, layer, produced: dict, previous, model_input):
-    """The tensor a layer reads: the previous layer's in a Sequential model, its inbound layer's in a
-    functional one. A layer called on several tensors, or more than once, is refused by its op (None)."""
+def _inputs_of(model, layer, produced: dict, previous) -> list | None:
+    """The tensors a layer reads: the previous layer's in a Sequential model, its inbound layers' in a
+    functional one (branches: one tensor per inbound layer, in call order). None: the layer is called
+    more than once (a shared layer), which the IR does not represent."""
     if type(model).__name__ == "Sequential" or not getattr(layer, "_inbound_nodes", None):
-        return previous
+        return [previous]
     nodes = layer._inbound_nodes
     if len(nodes) != 1:
         return None
     inbound = nodes[0].inbound_layers
     inbound = list(inbound) if isinstance(inbound, (list, tuple)) else [inbound]
     if type(layer).__name__ == "InputLayer":
-        return model_input
-    if len(inbound) != 1:
+        return []
+    return [produced.get(x.name) for x in inbound]
+
+
+def _model_output(model, produced: dict, previous, low: Lowering):
+    """The tensor the model outputs: one output, produced by a lowered layer."""
+    names = list(getattr(model, "output_names", None) or [])
+    if type(model).__name__ == "Sequential" or not names:
+        return previous
+    if len(names) != 1:
+        low.rows.append(LayerRow(inline(model.name), type(model).__name__, "refused",
+                                 f"{len(names)} outputs are not supported; supported: one output"))
         return None
-    return produced.get(inbound[0].name)
+    return produced.get(names[0], previous)
 
 
 def _placeholder(layer, low: Lowering) -> Tensor | None:

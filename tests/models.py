@@ -137,3 +137,23 @@ def everything_model(seed=0):
         qdense(7, use_bias=True),
     ]
     return randomize(k.Sequential(layers, name="everything"), seed=seed)
+
+
+def branchy_model(seed=0, input_sign=False):
+    """A functional model whose branches meet again (BinaryDenseNet / Inception style): a BN output read
+    by two convs and a concatenation, a branch pooled after its BN, concatenations at channel offsets
+    that are not multiples of 32 (20 + 13 + 7), a pool of a concatenation, and a 'same' conv after it."""
+    k = keras()
+    inp = k.Input((10, 9, 3))
+    first = qconv(20, 3, first=True, padding="same", input_quantizer="ste_sign" if input_sign else None)
+    x = k.layers.BatchNormalization()(first(inp))
+    a = k.layers.BatchNormalization()(qconv(13, 3, padding="same", pad_values=1.0)(x))
+    b = k.layers.BatchNormalization()(qconv(7, 1)(x))
+    b = k.layers.MaxPooling2D(3, strides=1, padding="same")(b)
+    y = k.layers.Concatenate()([x, a, b])  # 40 channels
+    y = k.layers.MaxPooling2D(2)(y)  # 5x4
+    z = k.layers.BatchNormalization()(qconv(33, 3, padding="same")(y))
+    y = k.layers.Concatenate(axis=-1)([y, z])  # 73 channels
+    out = k.layers.BatchNormalization()(qdense(10)(k.layers.Flatten()(y)))
+    out = k.layers.Activation("softmax")(out)
+    return randomize(k.Model(inp, out, name="branchy"), seed=seed)

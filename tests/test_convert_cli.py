@@ -238,3 +238,37 @@ def test_model_that_does_not_fit_a_board_file_is_refused_before_building(tmp_pat
     assert main(["inspect", str(model), "--board", str(board_file), "--json"]) == 0
     obj = json.loads(capsys.readouterr().out)
     assert obj["fits"] is False and "flash" in obj["why_not"]
+
+
+@pytest.mark.parametrize("case", ["bn_after_concat", "add", "ends_in_concat", "shared_layer", "two_outputs"])
+def test_unsupported_branches_are_refused_clearly(tmp_path, capsys, case):
+    """Branching models the target cannot run exactly are refused naming the layer and what is
+    supported (exit 4, no traceback, nothing written)."""
+    k = models.keras()
+    inp = k.Input((8, 8, 1))
+    x = k.layers.BatchNormalization()(models.qconv(4, 3, first=True, padding="same")(inp))
+    y = k.layers.BatchNormalization()(models.qconv(4, 3, padding="same")(x))
+    outputs, expected = None, None
+    if case == "bn_after_concat":
+        cat = k.layers.Concatenate()([x, y])
+        z = k.layers.BatchNormalization(name="bn_on_cat")(cat)
+        outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("bn_on_cat", "real values of a concatenation")
+    elif case == "add":
+        z = k.layers.Add(name="residual")([x, y])
+        outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("residual", "not supported")
+    elif case == "ends_in_concat":
+        outputs, expected = k.layers.Concatenate(name="cat_out")([x, y]), ("output", "ends in a quantized layer")
+    elif case == "shared_layer":
+        shared = models.qconv(4, 3, padding="same", name="shared")
+        z = k.layers.Concatenate()([shared(x), shared(y)])
+        outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("shared", "called once")
+    elif case == "two_outputs":
+        outputs = [models.qdense(3)(k.layers.Flatten()(y)), models.qdense(2)(k.layers.Flatten()(x))]
+        expected = ("2 outputs", "one output")
+    path = tmp_path / f"{case}.h5"
+    k.Model(inp, outputs, name="branches").save(path)
+    rc = main(["convert", str(path), "-o", str(tmp_path / "out")])
+    err = _err(capsys)
+    assert rc == 4, err
+    assert all(e in err for e in expected), err
+    assert not (tmp_path / "out").exists()

@@ -2,7 +2,7 @@
 ('same' padding with both pad values, a binarized model input, biases, 'same' max-pooling, BN variants,
 every sign quantizer, a last layer without BN), converted, cross-compiled, run in QEMU over the serial
 link with both kernel sets, and checked bit for bit against the reference and against Larq (--keras);
-and the benchmark layer shapes of benchmarks/layers.py convert and run."""
+a functional model with branches and concatenations, the same way; and the benchmark layer shapes of benchmarks/layers.py convert and run."""
 
 from __future__ import annotations
 
@@ -35,6 +35,25 @@ def test_everything_model_bit_exact_on_qemu(tmp_path, capsys, kernels):
     assert rc == 0, s
     assert s["matches"] == s["inputs"] == 30 and s["mismatches"] == 0
     assert s["keras_unexplained_disagreements"] == 0 and s["keras_top1_agreement"] == 1.0
+
+
+@pytest.mark.parametrize("kernels", ["ref", "bitsliced"])
+def test_branches_bit_exact_on_qemu(tmp_path, capsys, kernels):
+    """A functional model whose branches meet in Concatenate, as a user converts and runs it."""
+    h5 = tmp_path / "branchy.h5"
+    models.branchy_model(seed=2).save(h5)
+    x = np.random.default_rng(5).uniform(-1, 1, (24, 10, 9, 3)).astype(np.float32)
+    np.savez(tmp_path / "x.npz", x=x)
+    out = tmp_path / "proj"
+    assert main(["convert", str(h5), "-o", str(out), "--input-range", "-1", "1", "--kernels", kernels]) == 0
+    capsys.readouterr()
+    rc = main(["run", str(out), "--inputs", str(tmp_path / "x.npz"), "--keras", str(h5), "--json"])
+    s = json.loads(capsys.readouterr().out)
+    assert rc == 0, s
+    assert s["matches"] == s["inputs"] == 24 and s["mismatches"] == 0
+    assert s["keras_unexplained_disagreements"] == 0 and s["keras_top1_agreement"] == 1.0
+    layers = json.loads((out / "bnn_project.json").read_text())["layers"]
+    assert [entry["kind"].split()[0] for entry in layers].count("concat") == 2
 
 
 def test_benchmark_layer_shapes_convert_and_run(tmp_path):

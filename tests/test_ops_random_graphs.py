@@ -33,7 +33,11 @@ class Chain:
         self.head = self.input
         self.layers: list[ir.Node] = []
         # a calibration batch carried along the chain: thresholds are drawn from its counts
-        self.value = self.rng.integers(0, 256, (16,) + self.input.shape, dtype=np.uint8)
+        self.values = {self.input.id: self.rng.integers(0, 256, (16,) + self.input.shape, dtype=np.uint8)}
+
+    @property
+    def value(self) -> np.ndarray:
+        return self.values[self.head.id]
 
     def new_tensor(self, kind: str, shape) -> ir.Tensor:
         t = ir.Tensor(id=self._next_id, kind=kind, shape=tuple(int(v) for v in shape))
@@ -41,7 +45,7 @@ class Chain:
         return t
 
     def _add(self, node: ir.Node) -> ir.Node:
-        self.value = ops.get(node.op).reference(node, [self.value])
+        self.values[node.output.id] = ops.get(node.op).reference(node, [self.values[t.id] for t in node.inputs])
         self.layers.append(node)
         self.head = node.output
         return node
@@ -51,7 +55,11 @@ class Chain:
         assert not self.layers
         return self._add(ops.get("sign").make(self.head, self.input_range, self.new_tensor))
 
-    def conv(self, out_c: int, kernel=3, strides=1, padding="valid", out_kind="b1", op="conv2d") -> ir.Node:
+    def conv(self, out_c: int, kernel=3, strides=1, padding="valid", out_kind="b1", op="conv2d",
+             inp: ir.Tensor | None = None) -> ir.Node:
+        """A conv (or dense) node reading ``inp`` (default: the head, the last node's output)."""
+        if inp is not None:
+            self.head = inp
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
         sh, sw = (strides, strides) if isinstance(strides, int) else strides
         inp = self.head
@@ -89,11 +97,11 @@ class Chain:
         return self._add(ir.Node(op=op, name=f"{op}_{len(self.layers)}", inputs=(inp,), output=out, attrs=attrs,
                                  params=params))
 
-    def dense(self, out_c: int, out_kind="b1") -> ir.Node:
-        return self.conv(out_c, out_kind=out_kind, op="dense")
+    def dense(self, out_c: int, out_kind="b1", inp: ir.Tensor | None = None) -> ir.Node:
+        return self.conv(out_c, out_kind=out_kind, op="dense", inp=inp)
 
-    def maxpool(self, pool=2, strides=2, padding="valid") -> ir.Node:
-        inp = self.head
+    def maxpool(self, pool=2, strides=2, padding="valid", inp: ir.Tensor | None = None) -> ir.Node:
+        inp = self.head = inp or self.head
         h, w, c = inp.shape
         if padding == "valid":
             out_shape, pads = ((h - pool) // strides + 1, (w - pool) // strides + 1, c), [0, 0, 0, 0]
@@ -105,6 +113,13 @@ class Chain:
                                  output=self.new_tensor("b1", out_shape),
                                  attrs={"pool": [pool, pool], "strides": [strides, strides], "pads": pads},
                                  params={"or_mask": self.rng.random(c) < 0.5}))
+
+    def concat(self, inputs: list[ir.Tensor]) -> ir.Node:
+        node = ops.get("concat").make(ir.Node(op="concat", name=f"concat_{len(self.layers)}", inputs=tuple(inputs),
+                                              output=ir.Tensor(-1, "f32", inputs[0].shape[:2] + (
+                                                  sum(t.shape[2] for t in inputs),))),
+                                      list(inputs), self.new_tensor)
+        return self._add(node)
 
     def _raw(self, op, inp, out_shape, attrs, bits) -> np.ndarray:
         """The reference output of the node with an s32 output on the calibration batch."""
@@ -232,8 +247,29 @@ def chain_one_bit() -> ir.IntGraph:
     return c.graph()
 
 
+def chain_branches() -> ir.IntGraph:
+    """Branches that meet again: concatenations at channel offsets that are and are not multiples of 32
+    (1, 31, 32, 33, 63, 64, 65 channels), a tensor read by three nodes, a pool of a concatenation, and the
+    model input's sign concatenated with a layer's bits."""
+    c = Chain("branches", (9, 8, 5), seed=9, input_range=(-1.0, 1.0))
+    x = c.sign().output  # 5 channels
+    a = c.conv(31, 3, 1, "same", inp=x).output
+    b = c.conv(1, 1, 1, "valid", inp=x).output
+    d = c.conv(33, 3, 1, "same", inp=a).output
+    cat = c.concat([a, b, x, d]).output  # 31 + 1 + 5 + 33 = 70 channels
+    e = c.conv(64, 3, 2, "same", inp=cat).output  # 9x8 -> 5x4
+    f = c.conv(65, 1, 1, "valid", inp=e).output
+    g = c.conv(32, 3, 1, "same", inp=e).output
+    cat2 = c.concat([e, f, g]).output  # 64 + 65 + 32: word-aligned then unaligned
+    p = c.maxpool(2, 2, "same", inp=cat2).output  # -> 3x2
+    h = c.conv(63, 1, 1, "valid", inp=p).output
+    cat3 = c.concat([h, p, h]).output  # a tensor twice
+    c.dense(9, out_kind="s32", inp=cat3)
+    return c.graph()
+
+
 CHAINS = {f.__name__: f for f in (chain_u8_conv, chain_sign_conv, chain_strided_same, chain_mlp, chain_sign_wide,
-                                  chain_u8_last, chain_u8_dense_last, chain_one_bit)}
+                                  chain_u8_last, chain_u8_dense_last, chain_one_bit, chain_branches)}
 
 
 def test_chains_cover_the_grid():
@@ -251,7 +287,9 @@ def test_chains_cover_the_grid():
     pools = [n for n in nodes if n.op == "maxpool2d"]
     assert {(n.attrs["pool"][0], n.attrs["strides"][0], any(n.attrs["pads"])) for n in pools} >= {
         (2, 2, False), (2, 1, False), (3, 1, True), (2, 1, True), (3, 2, True), (2, 2, True)}
-    assert sum(n.op == "sign" for n in nodes) == 2
+    assert sum(n.op == "sign" for n in nodes) == 3
+    cats = [n for n in nodes if n.op == "concat"]
+    assert {c % 32 for n in cats for c in np.cumsum(n.attrs["channels"])[:-1]} >= {0, 5, 31}
     assert any(s % 2 for g in graphs for s in g.input_shape[:2])
 
 

@@ -176,3 +176,16 @@ def test_rescaling_on_the_input_is_folded_exactly(scale, offset, sign):
     assert fold.input_range_for(fg, None, (0.0, 1.0)) == (0.0, 255.0)
     graph, _ = _check(m, input_range=(0.0, 255.0))
     assert (graph.layers[0].op == "sign") == sign
+
+
+@pytest.mark.parametrize("input_sign", [False, True])
+def test_branches_and_concatenation(input_sign):
+    """A functional model with branches that meet in Concatenate: the reference reproduces every binary
+    activation Larq computes (the concatenations' signs included, read by the layers after them)."""
+    graph, cmp = _check(models.branchy_model(seed=2, input_sign=input_sign), input_range=(-1.0, 1.0), n=300)
+    ops_run = [n.op for n in graph.layers]
+    assert ops_run.count("concat") == 2 and ops_run.count("maxpool2d") == 2
+    assert cmp.binary_layers == 4 + input_sign  # a, b, z, the dense (and the first layer on a signed input)
+    # x is materialized once although three layers read it
+    x_readers = [n for n in graph.layers if graph.layers[1 if input_sign else 0].output in n.inputs]
+    assert len(x_readers) == 3

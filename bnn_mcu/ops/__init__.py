@@ -11,13 +11,14 @@ from __future__ import annotations
 from .activation import Identity, Softmax
 from .base import CArray, CLayer, Op, Refusal
 from .batchnorm import BatchNorm
+from .concat import Concat
 from .conv import Conv2D, Dense
 from .pool import MaxPool2D
 from .rescaling import Rescaling
 from .sign import Sign
 
 REGISTRY: dict[str, Op] = {op.name: op for op in (Conv2D(), Dense(), BatchNorm(), MaxPool2D(), Sign(),
-                                                  Identity(), Softmax(), Rescaling())}
+                                                  Identity(), Softmax(), Rescaling(), Concat())}
 
 
 def get(name: str) -> Op:

@@ -87,6 +87,16 @@ bnn_status_t bnn_dense_b1_s32(const bnn_conv_params_t *params, const uint32_t *i
 bnn_status_t bnn_maxpool2d_b1(const bnn_pool_params_t *params, const uint32_t *input, const uint32_t *or_mask,
                               uint32_t *output);
 
+/* Channel concatenation of b1 tensors of equal height and width: input k has channels[k] channels and
+ * is shifted to its channel offset (the running sum of the earlier counts); tail bits stay 0. */
+typedef struct {
+    uint32_t pixels;          /* height * width, the same for every input and the output */
+    uint8_t count;            /* number of inputs */
+    const uint32_t *channels; /* [count] */
+} bnn_concat_params_t;
+
+bnn_status_t bnn_concat_b1(const bnn_concat_params_t *params, const uint32_t *const inputs[], uint32_t *output);
+
 /* sign() of an 8-bit input: bit = (q < threshold), i.e. -1 exactly where the real value LO + s*q < 0
  * (the converter finds that code from the very float32 values Larq sees). dims: in == out shape. */
 bnn_status_t bnn_sign_u8_b1(const bnn_dims_t *dims, const uint8_t *input, uint32_t threshold, uint32_t *output);
