@@ -2,7 +2,8 @@
 ('same' padding with both pad values, a binarized model input, biases, 'same' max-pooling, BN variants,
 every sign quantizer, a last layer without BN), converted, cross-compiled, run in QEMU over the serial
 link with both kernel sets, and checked bit for bit against the reference and against Larq (--keras);
-a functional model with branches and concatenations, the same way; and the benchmark layer shapes of benchmarks/layers.py convert and run."""
+a functional model with branches and concatenations, the same way; and the benchmark layer shapes of
+benchmarks/layers.py convert and run."""
 
 from __future__ import annotations
 
