@@ -110,7 +110,7 @@ class _Folder:
             src = [state[t.id] for t in node.inputs]
             if role == "accumulate":
                 state[node.output.id] = self.accumulate(node, src[0])
-            elif role in ("affine", "bitwise"):
+            elif role in ("affine", "bitwise", "monotone"):
                 state[node.output.id] = self.after(node, role, src[0])
             elif role == "merge":
                 bits = [self.bits_of(s, node) for s in src]
@@ -140,16 +140,11 @@ class _Folder:
                 f"layer '{node.name}' ({node.attrs.get('keras_class')}) has a real-valued input (input_quantizer="
                 "None) but is not the first layer; supported: real-valued input on the first layer only",
                 hint="give every later quantized layer input_quantizer='ste_sign'")
-        pending = _Pending(acc=node, inp=inp, sources=(node.name,))
-        if node.params.get("bias") is not None:
-            channels = node.out_shape[2]
-            pending = _Pending(node, inp, (("affine", (np.ones(channels), np.asarray(node.params["bias"],
-                                                                                    np.float64))),),
-                               pending.sources)
-        return pending
+        items = tuple(("affine", ab) for ab in ops.get(node.op).leading_affines(node))
+        return _Pending(acc=node, inp=inp, items=items, sources=(node.name,))
 
     def after(self, node: Node, role: str, src):
-        """A batch-norm or a max-pool reading ``src``."""
+        """A batch-norm, a clipping activation or a max-pool reading ``src``."""
         if isinstance(src, _Pending):
             item = ops.get(node.op).affine(node) if role == "affine" else node
             return src.then(role, item, node.name)
@@ -181,9 +176,22 @@ class _Folder:
         return src.bits
 
     def materialize(self, p: _Pending, out_kind: str) -> Tensor:
+        """Integer nodes for ``p``: the accumulating layer with thresholds (b1) or its int32 sums (s32),
+        then its pools, each with the direction of what follows it."""
         acc = p.acc
         channels = acc.out_shape[2]
-        A, B = _compose([x for k, x in p.items if k == "affine"], channels)
+        if out_kind != "b1":
+            for kind, item in p.items:
+                if kind == "bitwise":
+                    raise UnsupportedModelError(
+                        f"layer '{item.name}' ({item.attrs.get('keras_class')}) follows the last quantized layer "
+                        f"'{acc.name}'; pooling the output logits is not supported")
+                if kind == "monotone":
+                    raise UnsupportedModelError(
+                        f"layer '{item.name}' ({item.attrs.get('keras_class')}): activation "
+                        f"'{item.attrs['fn']}' on the model's output is not supported; supported: a linear "
+                        "output (optionally softmax)")
+        A, B, directions = _reduce(p.items, channels)
         in_range = self.first_range if p.inp is self.graph_input else self.input_range
         folded = ops.get(acc.op).fold(acc, p.inp, out_kind, A, B, in_range, self.new_tensor, p.sources)
         current = self.emit(folded)
@@ -192,15 +200,8 @@ class _Folder:
             span = 255 * ops.conv.fan_in(folded) if folded.input_kind == "u8" else ops.conv.fan_in(folded)
             lowest = -span - 1 if folded.input_kind == "u8" else -1
             self.constant_channels += int(np.sum(np.all((tau == span) | (tau == lowest), axis=0)))
-        for j, (kind, item) in enumerate(p.items):  # pools, each with the direction of the affines after it
-            if kind != "bitwise":
-                continue
-            if out_kind != "b1":
-                raise UnsupportedModelError(
-                    f"layer '{item.name}' ({item.attrs.get('keras_class')}) follows the last quantized layer "
-                    f"'{acc.name}'; pooling the output logits is not supported")
-            a_after, _ = _compose([x for k, x in p.items[j + 1:] if k == "affine"], channels)
-            current = self.emit(ops.get(item.op).fold(item, current, a_after < 0, self.new_tensor))
+        for item, decreasing in directions:  # pools in order, each with the direction of the map after it
+            current = self.emit(ops.get(item.op).fold(item, current, decreasing, self.new_tensor))
         return current
 
     def finish(self, out) -> None:
@@ -224,9 +225,21 @@ def input_range_for(graph: FloatGraph, given, default: tuple[float, float]) -> t
     return default
 
 
-def _compose(items: list[tuple[np.ndarray, np.ndarray]], channels: int) -> tuple[np.ndarray, np.ndarray]:
-    a = np.ones(channels, np.float64)
-    b = np.zeros(channels, np.float64)
-    for ai, bi in items:
-        a, b = ai * a, ai * b + bi
-    return a, b
+def _reduce(items, channels: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """The per-channel affine ``(A, B)`` on the accumulator whose sign equals the sign at the end of
+    ``items`` (affines compose; a clip becomes its equivalent affine, ``ops/activation.py``), and for
+    each pool, in order, whether the map after it decreases (then the pool is a min: OR).
+
+    Walks backwards: ``(A, B)`` starts as the identity test ``z < 0`` on the chain's last value and is
+    pulled back through each item."""
+    A, B = np.ones(channels, np.float64), np.zeros(channels, np.float64)
+    pools = []
+    for kind, item in reversed(items):
+        if kind == "affine":
+            a, b = item
+            A, B = A * a, A * b + B
+        elif kind == "monotone":
+            A, B = ops.get(item.op).equivalent_affine(item, A, B)
+        else:  # a pool: max commutes with the monotone map after it (min where it decreases)
+            pools.append((item, A < 0))
+    return A, B, pools[::-1]

@@ -157,3 +157,39 @@ def branchy_model(seed=0, input_sign=False):
     out = k.layers.BatchNormalization()(qdense(10)(k.layers.Flatten()(y)))
     out = k.layers.Activation("softmax")(out)
     return randomize(k.Model(inp, out, name="branchy"), seed=seed)
+
+
+def activations_model(seed=0, magnitude_aware=True):
+    """Clipping activations before batch-norms, fused (activation=) and as layers, and XNOR-Net's
+    MagnitudeAwareSign kernel scales: relu on the 8-bit first layer, hard_tanh fused into a 'same' conv,
+    ReLU(max_value=6) and Activation('relu') layers before and after a pool, relu6 on a dense layer, and
+    scaled kernels on every layer but the first (the last layer's scale lands in its float affine)."""
+    k = keras()
+    kq = "magnitude_aware_sign" if magnitude_aware else "ste_sign"
+    layers = [
+        k.layers.InputLayer((9, 8, 2)),
+        qconv(12, 3, first=True, activation="relu"), k.layers.BatchNormalization(),
+        qconv(20, 3, padding="same", kernel_quantizer=kq, activation="hard_tanh"),
+        k.layers.BatchNormalization(),
+        qconv(24, 3, padding="same", kernel_quantizer=kq, use_bias=True), k.layers.ReLU(max_value=6.0),
+        k.layers.MaxPooling2D(2), k.layers.BatchNormalization(), k.layers.Activation("relu"),
+        k.layers.BatchNormalization(),
+        k.layers.Flatten(), qdense(17, kernel_quantizer=kq, activation="relu6"), k.layers.BatchNormalization(),
+        qdense(6, kernel_quantizer=kq, use_bias=True), k.layers.BatchNormalization(),
+    ]
+    model = randomize(k.Sequential(layers, name="activations"), seed=seed)
+    # BN statistics mostly inside each clip's output range (those channels switch), some outside (there
+    # the clip decides: the channel becomes constant, unlike without the activation)
+    rng = np.random.default_rng(seed + 100)
+    for prev, layer in zip(model.layers, model.layers[1:]):
+        act = getattr(getattr(prev, "activation", None), "__name__", "")
+        if isinstance(prev, k.layers.ReLU):
+            act = "relu"
+        if isinstance(layer, k.layers.BatchNormalization) and act in ("relu", "relu6", "hard_tanh"):
+            c = layer.moving_mean.shape[0]
+            lo, hi = (-1.6, 1.6) if act == "hard_tanh" else (-1.0, 4.0)
+            layer.moving_mean.assign(rng.uniform(lo, hi, c).astype(np.float32))
+            layer.moving_variance.assign(rng.uniform(0.05, 1.0, c).astype(np.float32))
+            if layer.beta is not None:
+                layer.beta.assign(rng.normal(0, 0.2, c).astype(np.float32))
+    return model

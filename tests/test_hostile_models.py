@@ -207,3 +207,15 @@ def test_templates_refuse_unencoded_model_strings():
         tmpl.render(name=untrusted.untrusted("*/ evil"))
     assert templating.environment().from_string("/* {{ name|comment }} */").render(
         name=untrusted.untrusted("*/ evil")) == "/* __ evil */"
+
+
+def test_functions_saved_by_reference_pass_only_when_known():
+    """A .keras file names an activation function by reference ({"class_name": "function"}): a known
+    name passes the vetting, any other (e.g. a builtin that runs code) is refused."""
+    from bnn_mcu.modelfile import _problems
+
+    ok = {"class_name": "function", "config": "hard_tanh", "module": "builtins", "registered_name": "function"}
+    assert list(_problems(ok)) == []
+    for bad in ({**ok, "config": "eval"}, {**ok, "config": "exec"}, {**ok, "module": "os"},
+                {**ok, "registered_name": "Custom>evil"}):
+        assert list(_problems(bad)), bad

@@ -189,3 +189,32 @@ def test_branches_and_concatenation(input_sign):
     # x is materialized once although three layers read it
     x_readers = [n for n in graph.layers if graph.layers[1 if input_sign else 0].output in n.inputs]
     assert len(x_readers) == 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clipping_activations_and_xnor_scales(seed):
+    """relu / relu6 / hard_tanh before a BN change the thresholds (some channels become constant) and
+    MagnitudeAwareSign scales every output channel: the reference still reproduces every Larq bit."""
+    graph, cmp = _check(models.activations_model(seed=seed), input_range=(-1.0, 1.0), n=300)
+    assert cmp.binary_layers == 4 and cmp.bits_compared > 0
+    # the last layer's XNOR scale is in its float affine: not all ones
+    assert not np.allclose(np.abs(graph.out_scale), np.abs(graph.out_scale[0]))
+
+
+def test_clipping_activation_is_not_dropped():
+    """The same weights without the activations give different binary activations (so honouring them
+    matters, and the test above would notice a dropped activation)."""
+    from bnn_mcu import fold, frontend
+
+    k = models.keras()
+    with_act = models.activations_model(seed=1)
+    plain = k.models.clone_model(with_act)
+    for layer in plain.layers:
+        if hasattr(layer, "activation") and getattr(layer.activation, "__name__", "") in ("relu", "relu6", "hard_tanh"):
+            layer.activation = k.activations.linear
+    plain.set_weights(with_act.get_weights())
+    q = random_u8(with_act.input_shape[1:], 50, 0)
+    a = reference.run(fold.fold(frontend.lower(with_act), (-1.0, 1.0)), q, keep_layers=True)
+    b = reference.run(fold.fold(frontend.lower(plain), (-1.0, 1.0)), q, keep_layers=True)
+    differ = [i for i, (x, y) in enumerate(zip(a.layers, b.layers)) if not np.array_equal(x, y)]
+    assert len(differ) >= 3, differ

@@ -8,7 +8,7 @@ everywhere, never a fallback.
 
 from __future__ import annotations
 
-from .activation import Identity, Softmax
+from .activation import Activation, Clip, Identity, Softmax
 from .base import CArray, CLayer, Op, Refusal
 from .batchnorm import BatchNorm
 from .concat import Concat
@@ -18,7 +18,8 @@ from .rescaling import Rescaling
 from .sign import Sign
 
 REGISTRY: dict[str, Op] = {op.name: op for op in (Conv2D(), Dense(), BatchNorm(), MaxPool2D(), Sign(),
-                                                  Identity(), Softmax(), Rescaling(), Concat())}
+                                                  Identity(), Activation(), Softmax(), Clip(), Rescaling(),
+                                                  Concat())}
 
 
 def get(name: str) -> Op:

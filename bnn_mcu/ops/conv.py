@@ -55,9 +55,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..bitpack import pack_bits, popcount32
 from ..errors import UnsupportedModelError
 from ..ir import Node, Tensor
-from .activation import activation_name
+from .activation import activation_name, activation_nodes
 from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding
-from .quantizers import is_sign
+from .quantizers import is_scaled_kernel_sign, is_sign
 
 # --------------------------------------------------------------------------------------------------
 # Frontend: QuantConv2D and QuantDense
@@ -67,6 +67,20 @@ def _weights_and_bias(layer) -> tuple[np.ndarray, np.ndarray | None]:
     kernel = np.asarray(layer.kernel.numpy(), dtype=np.float32)
     bias = np.asarray(layer.bias.numpy(), np.float32) if getattr(layer, "use_bias", False) else None
     return kernel, bias
+
+
+def _check_kernel_quantizer(layer) -> None:
+    if not is_scaled_kernel_sign(layer.kernel_quantizer):
+        is_sign(layer.kernel_quantizer, "kernel_quantizer", allow_none=False)
+
+
+def _kernel_scale(layer, kernel: np.ndarray) -> dict:
+    """XNOR-Net's per-output-channel scale ``mean(|w|)`` (float32, over every axis but the last, as
+    Larq's MagnitudeAwareSign computes it), or nothing for a plain sign."""
+    if not is_scaled_kernel_sign(layer.kernel_quantizer):
+        return {}
+    axes = tuple(range(kernel.ndim - 1))
+    return {"kernel_scale": np.mean(np.abs(kernel), axis=axes, dtype=np.float32).astype(np.float32)}
 
 
 def same_padding(size: int, k: int, stride: int) -> tuple[int, int, int]:
@@ -82,11 +96,12 @@ class Conv2D(Op):
     keras_classes = ("QuantConv2D",)
     supported = ("padding 'valid' or 'same' (pad_values 0 or 1), any kernel size and strides, bias; no dilation "
                  "or groups; kernel_quantizer and input_quantizer of the sign family (input_quantizer=None: "
-                 "the real model input, first layer only); linear activation, or softmax at the end")
+                 "the real model input, first layer only); MagnitudeAwareSign kernels (XNOR-Net scales); activation "
+                 "linear, relu, relu6 or hard_tanh before the BN and sign, or softmax at the end")
 
     def lower(self, layer, inp: Tensor, ctx) -> Node:
         input_sign = is_sign(layer.input_quantizer, "input_quantizer", allow_none=True)
-        is_sign(layer.kernel_quantizer, "kernel_quantizer", allow_none=False)
+        _check_kernel_quantizer(layer)
         if layer.data_format != "channels_last":
             raise Refusal(f"data_format='{layer.data_format}'", "channels_last")
         if tuple(layer.dilation_rate) != (1, 1) or getattr(layer, "groups", 1) != 1:
@@ -112,8 +127,20 @@ class Conv2D(Op):
         node = ctx.node("conv2d", layer, inp, out,
                         attrs={"kernel_size": [kh, kw], "strides": [sh, sw], "pads": list(pads),
                                "pad_value": pad_value, "input_sign": input_sign},
-                        params={"kernel": np.transpose(kernel, (3, 0, 1, 2)), "bias": bias})
+                        params={"kernel": np.transpose(kernel, (3, 0, 1, 2)), "bias": bias,
+                                **_kernel_scale(layer, kernel)})
         return with_activation(layer, node, ctx)
+
+    def leading_affines(self, node: Node) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The per-channel affines between the +-1 dot product and the layer's output, in order: the
+        XNOR-Net kernel scale, then the bias (``fold.py`` continues the chain with what follows)."""
+        o = node.out_shape[2]
+        out = []
+        if node.params.get("kernel_scale") is not None:
+            out.append((np.asarray(node.params["kernel_scale"], np.float64), np.zeros(o)))
+        if node.params.get("bias") is not None:
+            out.append((np.ones(o), np.asarray(node.params["bias"], np.float64)))
+        return out
 
     def target_limits(self, node: Node) -> list[str]:
         return _dims_limits(node)
@@ -141,8 +168,9 @@ class Dense(Conv2D):
 
     def lower(self, layer, inp: Tensor, ctx) -> Node:
         input_sign = is_sign(layer.input_quantizer, "input_quantizer", allow_none=True)
-        is_sign(layer.kernel_quantizer, "kernel_quantizer", allow_none=False)
+        _check_kernel_quantizer(layer)
         kernel, bias = _weights_and_bias(layer)
+        scale = _kernel_scale(layer, kernel)
         fan, o = kernel.shape
         h, w, c = inp.shape
         attrs = {"strides": [1, 1], "pads": [0, 0, 0, 0], "pad_value": 0.0, "input_sign": input_sign}
@@ -151,11 +179,11 @@ class Dense(Conv2D):
                 raise Refusal(f"a kernel for {fan} inputs on a tensor of {h * w * c}", "matching shapes")
             k = kernel.reshape(h, w, c, o)  # Keras flattens row-major over (H, W, C): our layout exactly
             node = ctx.node("dense", layer, inp, (1, 1, o), attrs={**attrs, "kernel_size": [h, w]},
-                            params={"kernel": np.transpose(k, (3, 0, 1, 2)), "bias": bias})
+                            params={"kernel": np.transpose(k, (3, 0, 1, 2)), "bias": bias, **scale})
         else:
             k = kernel.reshape(1, 1, c, o)  # Dense on (H, W, C) acts on the channel axis: a 1x1 convolution
             node = ctx.node("conv2d", layer, inp, (h, w, o), attrs={**attrs, "kernel_size": [1, 1]},
-                            params={"kernel": np.transpose(k, (3, 0, 1, 2)), "bias": bias})
+                            params={"kernel": np.transpose(k, (3, 0, 1, 2)), "bias": bias, **scale})
         return with_activation(layer, node, ctx)
 
     def c_layer(self, node: Node, kernel_set: str) -> CLayer:
@@ -163,14 +191,9 @@ class Dense(Conv2D):
 
 
 def with_activation(layer, node: Node, ctx) -> list[Node]:
-    """The layer's own activation: linear, or softmax (then it must be the model's end; fold checks)."""
-    act = activation_name(layer)
-    if act == "linear":
-        return [node]
-    if act == "softmax":
-        return [node, ctx.node("softmax", layer, node.output, node.out_shape)]
-    raise Refusal(f"activation '{act}'", "linear (the next layer's sign quantizer is the nonlinearity), or "
-                  "softmax on the last layer")
+    """The layer's own activation after it: linear, a clip (relu, hard_tanh) before a sign, or softmax
+    (then it must be the model's end; fold checks)."""
+    return [node, *activation_nodes(layer, activation_name(layer), node.output, ctx)]
 
 
 def fan_in(node: Node) -> int:
