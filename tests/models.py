@@ -42,7 +42,7 @@ def randomize(model, seed=0, fan_scale=True):
     rng = np.random.default_rng(seed)
     k = keras()
     for layer in model.layers:
-        if type(layer).__name__ in ("QuantConv2D", "QuantDense"):
+        if type(layer).__name__ in ("QuantConv2D", "QuantConv1D", "QuantDense"):
             kern = layer.kernel
             kern.assign(rng.uniform(-1, 1, kern.shape).astype(np.float32))
             if layer.use_bias:
@@ -193,3 +193,30 @@ def activations_model(seed=0, magnitude_aware=True):
             if layer.beta is not None:
                 layer.beta.assign(rng.normal(0, 0.2, c).astype(np.float32))
     return model
+
+
+def kws_model(seed=0, pad_values=0.0, input_sign=False):
+    """A keyword-spotting stack on (time, features): QuantConv1D with a real (or binarized) first layer,
+    stride 2 and 'same' padding, MaxPooling1D 'same', a 'same' conv with both pad values, a 'causal'
+    conv, then a dense head."""
+    import larq as lq
+
+    k = keras()
+
+    def conv1d(filters, size, first=False, **kw):
+        return lq.layers.QuantConv1D(filters, size, **{
+            "input_quantizer": None if first else "ste_sign", "kernel_quantizer": "ste_sign",
+            "kernel_constraint": "weight_clip", "use_bias": False, **kw})
+
+    layers = [
+        k.layers.InputLayer((49, 10)),
+        conv1d(24, 5, first=True, strides=2, padding="same", input_quantizer="ste_sign" if input_sign else None,
+               pad_values=pad_values),
+        k.layers.BatchNormalization(),
+        k.layers.MaxPooling1D(3, strides=2, padding="same"), k.layers.BatchNormalization(),
+        conv1d(33, 3, padding="same", pad_values=pad_values), k.layers.BatchNormalization(),
+        conv1d(40, 4, padding="causal", strides=1), k.layers.BatchNormalization(),
+        conv1d(20, 3, strides=2), k.layers.BatchNormalization(),
+        k.layers.Flatten(), qdense(12), k.layers.BatchNormalization(), k.layers.Activation("softmax"),
+    ]
+    return randomize(k.Sequential(layers, name="kws"), seed=seed)

@@ -42,6 +42,7 @@ NEW_OP_MODELS = {  # model, input shape, concat nodes expected, file format
     "branchy": (lambda: models.branchy_model(seed=2), (10, 9, 3), 2, "h5"),
     # .keras: tf_keras cannot reload a Larq hard_tanh activation from .h5 (its own loader fails)
     "activations": (lambda: models.activations_model(seed=1), (9, 8, 2), 0, "keras"),
+    "kws": (lambda: models.kws_model(seed=3, pad_values=1.0), (49, 10), 0, "h5"),
 }
 
 

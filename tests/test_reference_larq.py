@@ -218,3 +218,13 @@ def test_clipping_activation_is_not_dropped():
     b = reference.run(fold.fold(frontend.lower(plain), (-1.0, 1.0)), q, keep_layers=True)
     differ = [i for i, (x, y) in enumerate(zip(a.layers, b.layers)) if not np.array_equal(x, y)]
     assert len(differ) >= 3, differ
+
+
+@pytest.mark.parametrize("pad_values,input_sign", [(0.0, False), (1.0, False), (1.0, True), (0.0, True)])
+def test_conv1d_keyword_spotting_stack(pad_values, input_sign):
+    """QuantConv1D on (time, features): stride 2 'same' first layer (real or binarized input), both pad
+    values, MaxPooling1D, a causal conv: every binary activation equals Larq's."""
+    graph, cmp = _check(models.kws_model(seed=3, pad_values=pad_values, input_sign=input_sign),
+                        input_range=(-1.0, 1.0), n=200)
+    assert graph.input_shape == (1, 49, 10)
+    assert cmp.binary_layers == 4 + input_sign

@@ -12,12 +12,12 @@ from .activation import Activation, Clip, Identity, Softmax
 from .base import CArray, CLayer, Op, Refusal
 from .batchnorm import BatchNorm
 from .concat import Concat
-from .conv import Conv2D, Dense
+from .conv import Conv1D, Conv2D, Dense
 from .pool import MaxPool2D
 from .rescaling import Rescaling
 from .sign import Sign
 
-REGISTRY: dict[str, Op] = {op.name: op for op in (Conv2D(), Dense(), BatchNorm(), MaxPool2D(), Sign(),
+REGISTRY: dict[str, Op] = {op.name: op for op in (Conv2D(), Conv1D(), Dense(), BatchNorm(), MaxPool2D(), Sign(),
                                                   Identity(), Activation(), Softmax(), Clip(), Rescaling(),
                                                   Concat())}
 

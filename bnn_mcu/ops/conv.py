@@ -99,37 +99,11 @@ class Conv2D(Op):
                  "the real model input, first layer only); MagnitudeAwareSign kernels (XNOR-Net scales); activation "
                  "linear, relu, relu6 or hard_tanh before the BN and sign, or softmax at the end")
 
-    def lower(self, layer, inp: Tensor, ctx) -> Node:
-        input_sign = is_sign(layer.input_quantizer, "input_quantizer", allow_none=True)
-        _check_kernel_quantizer(layer)
-        if layer.data_format != "channels_last":
-            raise Refusal(f"data_format='{layer.data_format}'", "channels_last")
+    def lower(self, layer, inp: Tensor, ctx) -> list[Node]:
         if tuple(layer.dilation_rate) != (1, 1) or getattr(layer, "groups", 1) != 1:
             raise Refusal("dilation or groups", "dilation_rate=1, groups=1")
-        if ctx.is_flat(inp):
-            raise Refusal("a convolution after Flatten", "convolutions before Flatten")
-        kernel, bias = _weights_and_bias(layer)
-        kh, kw, _c, o = kernel.shape
-        (h, w, _), (sh, sw) = inp.shape, (int(s) for s in layer.strides)
-        if layer.padding == "valid":
-            if kh > h or kw > w:
-                raise Refusal(f"kernel {kh}x{kw} larger than its input {h}x{w}", "kernels within the input")
-            out, pads, pad_value = ((h - kh) // sh + 1, (w - kw) // sw + 1, o), (0, 0, 0, 0), 0.0
-        elif layer.padding == "same":
-            oh, top, bottom = same_padding(h, kh, sh)
-            ow, left, right = same_padding(w, kw, sw)
-            out, pads = (oh, ow, o), (top, bottom, left, right)
-            pad_value = float(np.asarray(layer.pad_values))
-            if input_sign and pad_value not in (0.0, 1.0, -1.0):
-                raise Refusal(f"pad_values={pad_value:g} before a sign quantizer", "pad_values 0.0 or 1.0")
-        else:
-            raise Refusal(f"padding='{layer.padding}'", "padding 'valid' or 'same'")
-        node = ctx.node("conv2d", layer, inp, out,
-                        attrs={"kernel_size": [kh, kw], "strides": [sh, sw], "pads": list(pads),
-                               "pad_value": pad_value, "input_sign": input_sign},
-                        params={"kernel": np.transpose(kernel, (3, 0, 1, 2)), "bias": bias,
-                                **_kernel_scale(layer, kernel)})
-        return with_activation(layer, node, ctx)
+        kernel = np.asarray(layer.kernel.numpy(), dtype=np.float32)
+        return _lower_conv(layer, inp, ctx, kernel, tuple(int(s) for s in layer.strides), layer.padding)
 
     def leading_affines(self, node: Node) -> list[tuple[np.ndarray, np.ndarray]]:
         """The per-channel affines between the +-1 dot product and the layer's output, in order: the
@@ -188,6 +162,55 @@ class Dense(Conv2D):
 
     def c_layer(self, node: Node, kernel_set: str) -> CLayer:
         return _c_layer(node, kernel_set, "dense")
+
+
+def _lower_conv(layer, inp: Tensor, ctx, kernel: np.ndarray, strides: tuple[int, int], padding: str) -> list[Node]:
+    """A QuantConv2D (or QuantConv1D as a 1 x k convolution): ``kernel`` is ``[KH, KW, C, O]``."""
+    input_sign = is_sign(layer.input_quantizer, "input_quantizer", allow_none=True)
+    _check_kernel_quantizer(layer)
+    if layer.data_format != "channels_last":
+        raise Refusal(f"data_format='{layer.data_format}'", "channels_last")
+    if ctx.is_flat(inp):
+        raise Refusal("a convolution after Flatten", "convolutions before Flatten")
+    _, bias = _weights_and_bias(layer)
+    kh, kw, _c, o = kernel.shape
+    (h, w, _), (sh, sw) = inp.shape, strides
+    if padding == "valid":
+        if kh > h or kw > w:
+            raise Refusal(f"kernel {kh}x{kw} larger than its input {h}x{w}", "kernels within the input")
+        out, pads, pad_value = ((h - kh) // sh + 1, (w - kw) // sw + 1, o), (0, 0, 0, 0), 0.0
+    elif padding == "same":
+        oh, top, bottom = same_padding(h, kh, sh)
+        ow, left, right = same_padding(w, kw, sw)
+        out, pads = (oh, ow, o), (top, bottom, left, right)
+        pad_value = float(np.asarray(layer.pad_values))
+        if input_sign and pad_value not in (0.0, 1.0, -1.0):
+            raise Refusal(f"pad_values={pad_value:g} before a sign quantizer", "pad_values 0.0 or 1.0")
+    elif padding == "causal":  # Conv1D: k-1 zeros before the sequence, after the input quantizer
+        out, pads, pad_value = (h, (w - 1) // sw + 1, o), (0, 0, kw - 1, 0), 0.0
+    else:
+        raise Refusal(f"padding='{padding}'", "padding 'valid' or 'same' (Conv1D also 'causal')")
+    node = ctx.node("conv2d", layer, inp, out,
+                    attrs={"kernel_size": [kh, kw], "strides": [sh, sw], "pads": list(pads),
+                           "pad_value": pad_value, "input_sign": input_sign},
+                    params={"kernel": np.transpose(kernel, (3, 0, 1, 2)), "bias": bias,
+                            **_kernel_scale(layer, kernel)})
+    return with_activation(layer, node, ctx)
+
+
+class Conv1D(Conv2D):
+    """QuantConv1D on ``(time, features)``: the IR's ``(1, time, features)``, a 1 x k convolution."""
+
+    name = "conv1d"
+    keras_classes = ("QuantConv1D",)
+    supported = ("on (time, features); padding 'valid', 'same' (pad_values 0 or 1) or 'causal', any kernel size "
+                 "and stride; quantizers, bias and activation as QuantConv2D")
+
+    def lower(self, layer, inp: Tensor, ctx) -> list[Node]:
+        if tuple(layer.dilation_rate) != (1,) or getattr(layer, "groups", 1) != 1:
+            raise Refusal("dilation or groups", "dilation_rate=1, groups=1")
+        kernel = np.asarray(layer.kernel.numpy(), dtype=np.float32)[None]  # [1, K, C, O]
+        return _lower_conv(layer, inp, ctx, kernel, (1, int(layer.strides[0])), layer.padding)
 
 
 def with_activation(layer, node: Node, ctx) -> list[Node]:
