@@ -197,7 +197,8 @@ class _Folder:
         current = self.emit(folded)
         if out_kind == "b1":  # channels whose output never changes (gamma = 0, or a BN that never crosses zero)
             tau = folded.params["thresholds"]
-            span = 255 * ops.conv.fan_in(folded) if folded.input_kind == "u8" else ops.conv.fan_in(folded)
+            k = ops.get(folded.op).fan_in(folded)
+            span = 255 * k if folded.input_kind == "u8" else k
             lowest = -span - 1 if folded.input_kind == "u8" else -1
             self.constant_channels += int(np.sum(np.all((tau == span) | (tau == lowest), axis=0)))
         for item, decreasing in directions:  # pools in order, each with the direction of the map after it

@@ -42,12 +42,12 @@ def randomize(model, seed=0, fan_scale=True):
     rng = np.random.default_rng(seed)
     k = keras()
     for layer in model.layers:
-        if type(layer).__name__ in ("QuantConv2D", "QuantConv1D", "QuantDense"):
-            kern = layer.kernel
+        if type(layer).__name__ in ("QuantConv2D", "QuantConv1D", "QuantDense", "QuantDepthwiseConv2D"):
+            kern = layer.depthwise_kernel if hasattr(layer, "depthwise_kernel") else layer.kernel
             kern.assign(rng.uniform(-1, 1, kern.shape).astype(np.float32))
             if layer.use_bias:
                 layer.bias.assign(rng.normal(0, 2, layer.bias.shape).astype(np.float32))
-            fan_in = int(np.prod(kern.shape[:-1]))
+            fan_in = int(np.prod(kern.shape[:2] if hasattr(layer, "depthwise_kernel") else kern.shape[:-1]))
         elif isinstance(layer, k.layers.BatchNormalization):
             c = layer.moving_mean.shape[0]
             spread = np.sqrt(fan_in) if fan_scale else 1.0
@@ -220,3 +220,26 @@ def kws_model(seed=0, pad_values=0.0, input_sign=False):
         k.layers.Flatten(), qdense(12), k.layers.BatchNormalization(), k.layers.Activation("softmax"),
     ]
     return randomize(k.Sequential(layers, name="kws"), seed=seed)
+
+
+def depthwise_model(seed=0, multiplier=1, strides=1, padding="same", pad_values=1.0):
+    """Binary depthwise convolutions between binary convs (MobileNet-style blocks), with a bias and
+    channel counts that are not multiples of 32."""
+    import larq as lq
+
+    k = keras()
+
+    def dw(**kw):
+        return lq.layers.QuantDepthwiseConv2D(3, **{
+            "input_quantizer": "ste_sign", "depthwise_quantizer": "ste_sign", "depthwise_constraint": "weight_clip",
+            "use_bias": False, **kw})
+
+    layers = [
+        k.layers.InputLayer((11, 10, 3)), qconv(20, 3, first=True, padding="same"), k.layers.BatchNormalization(),
+        dw(depth_multiplier=multiplier, strides=strides, padding=padding, pad_values=pad_values),
+        k.layers.BatchNormalization(),
+        qconv(33, 1), k.layers.BatchNormalization(),
+        dw(depth_multiplier=2, padding="same", pad_values=0.0, use_bias=True), k.layers.BatchNormalization(),
+        k.layers.Flatten(), qdense(7), k.layers.BatchNormalization(),
+    ]
+    return randomize(k.Sequential(layers, name="depthwise"), seed=seed)

@@ -43,6 +43,7 @@ NEW_OP_MODELS = {  # model, input shape, concat nodes expected, file format
     # .keras: tf_keras cannot reload a Larq hard_tanh activation from .h5 (its own loader fails)
     "activations": (lambda: models.activations_model(seed=1), (9, 8, 2), 0, "keras"),
     "kws": (lambda: models.kws_model(seed=3, pad_values=1.0), (49, 10), 0, "h5"),
+    "depthwise": (lambda: models.depthwise_model(seed=4, multiplier=2), (11, 10, 3), 0, "h5"),
 }
 
 

@@ -114,6 +114,30 @@ class Chain:
                                  attrs={"pool": [pool, pool], "strides": [strides, strides], "pads": pads},
                                  params={"or_mask": self.rng.random(c) < 0.5}))
 
+    def depthwise(self, multiplier: int, kernel=3, strides=1, padding="same", inp: ir.Tensor | None = None) -> ir.Node:
+        inp = self.head = inp or self.head
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        h, w, c = inp.shape
+        if padding == "valid":
+            out_shape, pads = ((h - kh) // strides + 1, (w - kw) // strides + 1, c * multiplier), [0, 0, 0, 0]
+        else:
+            oh, top, bottom = same_padding(h, kh, strides)
+            ow, left, right = same_padding(w, kw, strides)
+            out_shape, pads = (oh, ow, c * multiplier), [top, bottom, left, right]
+        attrs = {"kernel_size": [kh, kw], "strides": [strides, strides], "pads": pads, "depth_multiplier": multiplier}
+        params: dict = {"weight_bits": self.rng.random((c * multiplier, kh, kw, 1)) < 0.5}
+        cls = np.zeros(out_shape[:2], np.int64)
+        if any(pads):
+            row_class, col_class, _ = border_classes(attrs, inp.shape, out_shape)
+            params["row_class"], params["col_class"] = row_class, col_class
+            cls = row_class.astype(np.int64)[:, None] * (int(col_class.max()) + 1) + col_class[None, :]
+        out = self.new_tensor("b1", out_shape)
+        node = ir.Node(op="depthwise2d", name=f"depthwise_{len(self.layers)}", inputs=(inp,), output=out,
+                       attrs=attrs, params=params)
+        count = ops.get("depthwise2d").counts(node, self.value)
+        node = node.with_params(thresholds=self._thresholds(count, cls, "b1", kh * kw))
+        return self._add(node)
+
     def concat(self, inputs: list[ir.Tensor]) -> ir.Node:
         node = ops.get("concat").make(ir.Node(op="concat", name=f"concat_{len(self.layers)}", inputs=tuple(inputs),
                                               output=ir.Tensor(-1, "f32", inputs[0].shape[:2] + (
@@ -268,8 +292,22 @@ def chain_branches() -> ir.IntGraph:
     return c.graph()
 
 
+def chain_depthwise() -> ir.IntGraph:
+    """Depthwise convolutions: multipliers 1, 2 and 3, 'same' (several border classes) and 'valid', strides
+    1 and 2, kernels 3x3, 5x5 and 3x5, channel counts across word boundaries (31 -> 62 -> 186)."""
+    c = Chain("depthwise", (13, 11, 2), seed=10)
+    c.conv(31, 3, 1, "same")  # u8 -> b1
+    c.depthwise(1, 3, 1, "same")
+    c.depthwise(2, 5, 2, "same")  # -> 7x6x62
+    c.depthwise(3, (3, 5), 1, "valid")  # -> 5x2x186
+    c.depthwise(1, 3, 2, "same")  # -> 3x1
+    c.dense(8, out_kind="s32")
+    return c.graph()
+
+
 CHAINS = {f.__name__: f for f in (chain_u8_conv, chain_sign_conv, chain_strided_same, chain_mlp, chain_sign_wide,
-                                  chain_u8_last, chain_u8_dense_last, chain_one_bit, chain_branches)}
+                                  chain_u8_last, chain_u8_dense_last, chain_one_bit, chain_branches,
+                                  chain_depthwise)}
 
 
 def test_chains_cover_the_grid():

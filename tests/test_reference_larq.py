@@ -228,3 +228,13 @@ def test_conv1d_keyword_spotting_stack(pad_values, input_sign):
                         input_range=(-1.0, 1.0), n=200)
     assert graph.input_shape == (1, 49, 10)
     assert cmp.binary_layers == 4 + input_sign
+
+
+@pytest.mark.parametrize("multiplier,strides,padding,pad_values", [
+    (1, 1, "same", 1.0), (2, 1, "same", 0.0), (1, 2, "same", 0.0), (2, 2, "valid", 0.0), (1, 1, "valid", 1.0)])
+def test_depthwise_convolutions(multiplier, strides, padding, pad_values):
+    """QuantDepthwiseConv2D with depth_multiplier 1 and 2, both paddings and pad values, strides 1 and 2."""
+    graph, cmp = _check(models.depthwise_model(seed=4, multiplier=multiplier, strides=strides, padding=padding,
+                                               pad_values=pad_values), input_range=(-1.0, 1.0), n=200)
+    assert [n.op for n in graph.layers].count("depthwise2d") == 2
+    assert cmp.binary_layers == 4

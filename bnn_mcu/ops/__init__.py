@@ -13,13 +13,14 @@ from .base import CArray, CLayer, Op, Refusal
 from .batchnorm import BatchNorm
 from .concat import Concat
 from .conv import Conv1D, Conv2D, Dense
+from .depthwise import Depthwise2D
 from .pool import MaxPool2D
 from .rescaling import Rescaling
 from .sign import Sign
 
-REGISTRY: dict[str, Op] = {op.name: op for op in (Conv2D(), Conv1D(), Dense(), BatchNorm(), MaxPool2D(), Sign(),
-                                                  Identity(), Activation(), Softmax(), Clip(), Rescaling(),
-                                                  Concat())}
+REGISTRY: dict[str, Op] = {op.name: op for op in (
+    Conv2D(), Conv1D(), Dense(), Depthwise2D(), BatchNorm(), MaxPool2D(), Sign(), Identity(), Activation(), Softmax(),
+    Clip(), Rescaling(), Concat())}
 
 
 def get(name: str) -> Op:

@@ -123,6 +123,10 @@ class Conv2D(Op):
         return fold(fnode, inp, out_kind, A, B, input_range, new_tensor, sources)
 
     # -- integer graph ----------------------------------------------------------------------------
+    def fan_in(self, node: Node) -> int:
+        """Input values each output reads (K): the range of the count is [0, K]."""
+        return fan_in(node)
+
     def macs(self, node: Node) -> int:
         oh, ow, oc = node.out_shape
         return oh * ow * oc * fan_in(node)
@@ -381,15 +385,20 @@ def _reference(node: Node, x: np.ndarray) -> np.ndarray:
             acc[s:s + step] = popcount32(win[s:s + step, :, :, None, :] ^ wp[None, None, None]).sum(
                 axis=-1, dtype=np.int64)
     if node.output_kind == "b1":
-        tau = node.params["thresholds"].astype(np.int64)
-        if "row_class" in node.params:
-            cls = (node.params["row_class"].astype(np.int64)[:, None] * _col_classes(node)
-                   + node.params["col_class"].astype(np.int64)[None, :])  # [OH, OW]
-            return pack_bits(acc > tau[cls][None])
-        return pack_bits(acc > tau[0])
+        return compare_thresholds(node, acc)
     if node.input_kind == "b1":
         return (K - 2 * acc).astype(np.int32)
     return acc.astype(np.int32)
+
+
+def compare_thresholds(node: Node, acc: np.ndarray) -> np.ndarray:
+    """Packed bits ``acc > tau`` of counts ``acc`` (N, OH, OW, O), each pixel with its border class's block."""
+    tau = node.params["thresholds"].astype(np.int64)
+    if "row_class" in node.params:
+        cls = (node.params["row_class"].astype(np.int64)[:, None] * _col_classes(node)
+               + node.params["col_class"].astype(np.int64)[None, :])  # [OH, OW]
+        return pack_bits(acc > tau[cls][None])
+    return pack_bits(acc > tau[0])
 
 
 def _col_classes(node: Node) -> int:

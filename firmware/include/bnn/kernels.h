@@ -83,6 +83,18 @@ bnn_status_t bnn_dense_u8_s32(const bnn_conv_params_t *params, const uint8_t *in
 bnn_status_t bnn_dense_b1_s32(const bnn_conv_params_t *params, const uint32_t *input, const uint32_t *weights,
                               int32_t *output);
 
+/* Depthwise convolution of a b1 input (output channel o reads input channel o / depth_multiplier; the
+ * dims give out_c = in_c * depth_multiplier). Weights: [out_c][ceil(k_h*k_w/32)] words, tap ky*k_w + kx
+ * at bit tap%32; thresholds as the ref conv's ([border class][out_c] int32, bit = x > tau), x counting
+ * the taps whose bit differs from the weight bit (bnn_mcu/ops/depthwise.py). */
+typedef struct {
+    bnn_conv_params_t conv;
+    uint8_t depth_multiplier;
+} bnn_depthwise_params_t;
+
+bnn_status_t bnn_depthwise_conv2d_b1_b1(const bnn_depthwise_params_t *params, const uint32_t *input,
+                                        const uint32_t *weights, const int32_t *thresholds, uint32_t *output);
+
 /* Max-pool on bits: AND over the window (max of +-1), OR (min) for channels set in or_mask. */
 bnn_status_t bnn_maxpool2d_b1(const bnn_pool_params_t *params, const uint32_t *input, const uint32_t *or_mask,
                               uint32_t *output);
