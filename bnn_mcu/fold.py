@@ -48,9 +48,20 @@ class _Pending:
     items: tuple = ()
     sources: tuple[str, ...] = ()
     bits: Tensor | None = None
+    real: _Real | None = None  # its int16 stream, once an add needed it
+    added: bool = False  # an add reads it: its sign then comes from the stream (one convolution, not two)
 
     def then(self, kind: str, item, source: str) -> _Pending:
         return _Pending(self.acc, self.inp, self.items + ((kind, item),), self.sources + (source,))
+
+
+@dataclass
+class _Real:
+    """A real-valued tensor the target keeps as an int16 stream (``ops/requant.py``): ``producer`` is the
+    requant or add node (its attrs hold the scale, bound and error bound); ``bits`` caches its sign."""
+
+    producer: Node
+    bits: Tensor | None = None
 
 
 _INPUT = "model input"  # the state of the model input (and of a leading Rescaling's output)
@@ -105,6 +116,7 @@ class _Folder:
         if not any(ops.get(n.op).role == "accumulate" for n in body):
             raise UnsupportedModelError(
                 "the model has no QuantConv2D or QuantDense layer: nothing to run as a binary network")
+        added = {t.id for n in body if ops.get(n.op).role == "add" for t in n.inputs}
         for node in body:
             role = ops.get(node.op).role
             src = [state[t.id] for t in node.inputs]
@@ -115,6 +127,11 @@ class _Folder:
             elif role == "merge":
                 bits = [self.bits_of(s, node) for s in src]
                 state[node.output.id] = self.emit(ops.get(node.op).make(node, bits, self.new_tensor))
+            elif role == "add":
+                reals = [self.real_of(x, node) for x in src]
+                add = ops.get(node.op).make(node, [r.producer for r in reals], self.new_tensor)
+                self.emit(add)
+                state[node.output.id] = _Real(add)
             elif role == "final":
                 if node.output not in graph.outputs:
                     raise UnsupportedModelError(
@@ -124,6 +141,9 @@ class _Folder:
                 state[node.output.id] = src[0]
             else:
                 raise UnsupportedModelError(f"layer '{node.name}': op {node.op} has no fold rule")
+            out = state.get(node.output.id)
+            if isinstance(out, _Pending) and node.output.id in added:
+                out.added = True
         self.finish(state[graph.outputs[0].id])
         meta = {"ignored_layers": list(graph.ignored), "constant_channels": self.constant_channels}
         return IntGraph(name=graph.name, input=self.graph_input, keras_input_shape=graph.keras_input_shape,
@@ -148,6 +168,11 @@ class _Folder:
         if isinstance(src, _Pending):
             item = ops.get(node.op).affine(node) if role == "affine" else node
             return src.then(role, item, node.name)
+        if isinstance(src, _Real):
+            raise UnsupportedModelError(
+                f"layer '{node.name}' ({node.attrs.get('keras_class')}) acts on the output of a residual add (a "
+                "real-valued stream); supported: sign-quantized layers, adds and concatenations of signs after an add",
+                hint="apply batch-norms and pools inside the residual branch, before the Add")
         if src is _INPUT:
             raise UnsupportedModelError(
                 f"layer '{node.name}' ({node.attrs.get('keras_class')}) comes before the first quantized layer; "
@@ -165,6 +190,13 @@ class _Folder:
         """The b1 tensor holding sign(src) for ``consumer``."""
         if isinstance(src, Tensor):
             return src
+        if isinstance(src, _Pending) and src.added:  # the sign of the stream an add also reads
+            src = self.real_of(src, consumer)
+        if isinstance(src, _Real):
+            if src.bits is None:
+                sign = ops.get("sign_s16").make(src.producer.output, src.producer, self.new_tensor, consumer.name)
+                src.bits = self.emit(sign)
+            return src.bits
         if src is _INPUT:
             if self.input_bits is None:
                 sign = ops.get("sign").make(self.graph_input, self.input_range, self.new_tensor,
@@ -174,6 +206,35 @@ class _Folder:
         if src.bits is None:
             src.bits = self.materialize(src, "b1")
         return src.bits
+
+    def real_of(self, src, consumer: Node) -> _Real:
+        """The int16 stream of ``src`` for an add: a pending tensor becomes int32 sums (its accumulating
+        layer) and a requantization with its affine chain (``ops/requant.py``)."""
+        if isinstance(src, _Real):
+            return src
+        if not isinstance(src, _Pending):
+            what = "the model input" if src is _INPUT else "a tensor whose signs only are kept (a concatenation)"
+            raise UnsupportedModelError(
+                f"layer '{consumer.name}' ({consumer.attrs.get('keras_class')}) adds {what}; supported: adds of "
+                "batch-norm (or quantized layer) outputs and of other adds",
+                hint="give the shortcut a quantized layer and a batch-norm first (a stem)")
+        if src.real is None:
+            for kind, item in src.items:
+                if kind != "affine":
+                    raise UnsupportedModelError(
+                        f"layer '{item.name}' ({item.attrs.get('keras_class')}) lies between '{src.acc.name}' and "
+                        f"the add '{consumer.name}'; supported before an add: batch-norms and biases")
+            A, B, _ = _reduce(src.items, src.acc.out_shape[2])
+            in_range = self.first_range if src.inp is self.graph_input else self.input_range
+            sums = ops.get(src.acc.op).fold(src.acc, src.inp, "s32", np.ones_like(A), np.zeros_like(B), in_range,
+                                            self.new_tensor, src.sources, per_class_offset=True)
+            self.emit(sums)
+            k = ops.get(sums.op).fan_in(sums)
+            raw_max = 255 * k if sums.input_kind == "u8" else k
+            requant = ops.get("requant").make(sums, A, B, raw_max, self.new_tensor)
+            self.emit(requant)
+            src.real = _Real(requant)
+        return src.real
 
     def materialize(self, p: _Pending, out_kind: str) -> Tensor:
         """Integer nodes for ``p``: the accumulating layer with thresholds (b1) or its int32 sums (s32),
@@ -210,6 +271,10 @@ class _Folder:
         if isinstance(out, _Pending):
             self.materialize(out, "s32")
             return
+        if isinstance(out, _Real):
+            raise UnsupportedModelError(
+                "the model ends in a residual add; supported: a model that ends in a quantized layer",
+                hint="end the model with a QuantDense (and optionally BatchNormalization, softmax)")
         raise UnsupportedModelError(
             "the model's output is not a QuantConv2D or QuantDense layer (with batch-norms and a softmax "
             "after it); supported: a model that ends in a quantized layer",

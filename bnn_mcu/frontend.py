@@ -187,12 +187,12 @@ def lower_with_table(model) -> tuple[FloatGraph | None, Lowering]:
                 raise ops.Refusal("its input (the output of a refused layer)", "inputs from supported layers")
             if op is None:
                 raise ops.Refusal("this layer class", CLASS_HINTS.get(cls, "see the supported list below"))
-            if op.role == "merge":
+            if op.multi_input:
                 src = tuple(sources)
             elif len(sources) == 1:
                 src = sources[0]
             else:
-                raise ops.Refusal(f"{len(sources)} inputs", "one input (merge layers: Concatenate)")
+                raise ops.Refusal(f"{len(sources)} inputs", "one input (merge layers: Concatenate, Add)")
             lowered = op.lower(layer, src, low)  # None, a node, or a chain of nodes
             lowered = [] if lowered is None else lowered if isinstance(lowered, list) else [lowered]
             if not lowered:

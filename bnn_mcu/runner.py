@@ -47,6 +47,10 @@ class RunSummary:
     keras_bits_compared: int | None = None
     keras_tie_disagreements: int | None = None
     keras_unexplained_disagreements: int | None = None
+    # int16 residual streams (ops/requant.py): signs that differ within the stream's error bound, and the
+    # largest |stream - Larq| (real units), each layer on Larq's own input signs
+    keras_fixed_point_disagreements: int | None = None
+    keras_stream_max_abs_diff: float | None = None
     # Fidelity to the user's float model (--keras): Larq on the original float x, not the 8-bit codes.
     # A measurement, not a check: it differs a little because the target sees x quantised to 8 bits.
     float_top1_agreement: float | None = None  # target top-1 == Larq-on-float top-1
@@ -369,6 +373,8 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
         summary.keras_bits_compared = cmp.bits_compared
         summary.keras_tie_disagreements = cmp.tie_disagreements
         summary.keras_unexplained_disagreements = cmp.unexplained_disagreements
+        summary.keras_fixed_point_disagreements = cmp.fixed_point_disagreements
+        summary.keras_stream_max_abs_diff = cmp.stream_max_abs_diff
         if y is not None:
             summary.accuracy_keras = float(np.mean(np.argmax(kout, axis=1) == y))
         fid, fout = float_fidelity(keras, graph, x, raw, top1)

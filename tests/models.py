@@ -243,3 +243,17 @@ def depthwise_model(seed=0, multiplier=1, strides=1, padding="same", pad_values=
         k.layers.Flatten(), qdense(7), k.layers.BatchNormalization(),
     ]
     return randomize(k.Sequential(layers, name="depthwise"), seed=seed)
+
+
+def residual_model(seed=0, blocks=3, channels=16, pad_values=1.0, input_shape=(10, 9, 3)):
+    """Bi-Real-style residual blocks ``x = x + BN(QuantConv2D(sign(x)))`` on a real-valued stream that
+    starts at the stem (a binary-weight conv on the real input, then BN), then a dense head on sign(x)."""
+    k = keras()
+    inp = k.Input(input_shape)
+    x = k.layers.BatchNormalization()(qconv(channels, 3, first=True, padding="same")(inp))
+    for i in range(blocks):
+        y = qconv(channels, 3, padding="same", pad_values=pad_values)(x)
+        y = k.layers.BatchNormalization()(y)
+        x = k.layers.Add(name=f"residual_{i}")([x, y])
+    out = k.layers.BatchNormalization()(qdense(10)(k.layers.Flatten()(x)))
+    return randomize(k.Model(inp, k.layers.Activation("softmax")(out), name="residual"), seed=seed)

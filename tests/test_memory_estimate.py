@@ -21,6 +21,7 @@ MODELS = {
     "binary_mlp": lambda: models.binary_mlp(seed=2),
     "branchy": lambda: models.branchy_model(seed=2),
     "depthwise": lambda: models.depthwise_model(seed=4, multiplier=2),
+    "residual": lambda: models.residual_model(seed=1, pad_values=0.0),
 }
 
 

@@ -138,6 +138,30 @@ class Chain:
         node = node.with_params(thresholds=self._thresholds(count, cls, "b1", kh * kw))
         return self._add(node)
 
+    def stream(self, out_c: int, kernel=3, strides=1, padding="same", inp: ir.Tensor | None = None) -> ir.Node:
+        """A conv's int32 sums requantized to an int16 stream (random per-class offsets and affine)."""
+        acc = self.conv(out_c, kernel, strides, padding, out_kind="s32", inp=inp)
+        classes = 1
+        if any(acc.attrs["pads"]):
+            row_class, col_class, masks = border_classes(acc.attrs, acc.in_shape, acc.out_shape)
+            acc = acc.with_params(row_class=row_class, col_class=col_class)
+            classes = len(masks)
+        acc = acc.with_params(offset=acc.params["offset"][None, :] + self.rng.normal(0, 2, (classes, out_c)))
+        self.layers[-1] = acc
+        A = self.rng.uniform(0.2, 2.0, out_c) * self.rng.choice([-1.0, 1.0], out_c)
+        B = self.rng.normal(0, 1.0, out_c)
+        k = acc.attrs["kernel_size"][0] * acc.attrs["kernel_size"][1] * acc.in_shape[2]
+        return self._add(ops.get("requant").make(acc, A, B, 255 * k if acc.input_kind == "u8" else k,
+                                                 self.new_tensor))
+
+    def add(self, producers: list[ir.Node]) -> ir.Node:
+        fnode = ir.Node(op="add", name=f"add_{len(self.layers)}", inputs=tuple(p.output for p in producers),
+                        output=ir.Tensor(-1, "f32", producers[0].out_shape))
+        return self._add(ops.get("add").make(fnode, producers, self.new_tensor))
+
+    def sign_s16(self, producer: ir.Node) -> ir.Node:
+        return self._add(ops.get("sign_s16").make(producer.output, producer, self.new_tensor, "next"))
+
     def concat(self, inputs: list[ir.Tensor]) -> ir.Node:
         node = ops.get("concat").make(ir.Node(op="concat", name=f"concat_{len(self.layers)}", inputs=tuple(inputs),
                                               output=ir.Tensor(-1, "f32", inputs[0].shape[:2] + (
@@ -305,9 +329,26 @@ def chain_depthwise() -> ir.IntGraph:
     return c.graph()
 
 
+def chain_residual() -> ir.IntGraph:
+    """int16 streams: a u8 stem requantized with 9 border classes, residual adds of two and three
+    streams, the sign of a stream read by convs, odd channel counts (33) and a valid-padding stream."""
+    c = Chain("residual", (9, 7, 2), seed=11)
+    x = c.stream(33, 3, 1, "same")  # u8 -> s32 -> s16
+    b = c.sign_s16(x).output
+    y = c.stream(33, 3, 1, "same", inp=b)  # b1 -> s32 -> s16
+    z = c.add([x, y])
+    b2 = c.sign_s16(z).output
+    w = c.stream(33, 1, 1, "valid", inp=b2)
+    z2 = c.add([z, w, y])
+    b3 = c.sign_s16(z2).output
+    c.conv(40, 3, 2, "same", inp=b3)
+    c.dense(6, out_kind="s32")
+    return c.graph()
+
+
 CHAINS = {f.__name__: f for f in (chain_u8_conv, chain_sign_conv, chain_strided_same, chain_mlp, chain_sign_wide,
                                   chain_u8_last, chain_u8_dense_last, chain_one_bit, chain_branches,
-                                  chain_depthwise)}
+                                  chain_depthwise, chain_residual)}
 
 
 def test_chains_cover_the_grid():

@@ -238,3 +238,23 @@ def test_depthwise_convolutions(multiplier, strides, padding, pad_values):
                                                pad_values=pad_values), input_range=(-1.0, 1.0), n=200)
     assert [n.op for n in graph.layers].count("depthwise2d") == 2
     assert cmp.binary_layers == 4
+
+
+@pytest.mark.parametrize("pad_values", [1.0, 0.0])
+def test_residual_blocks_in_fixed_point(pad_values):
+    """Bi-Real-style blocks: the real stream is int16 fixed point. Checked layer by layer on Larq's own
+    input signs: every threshold layer exact (ties aside), every stream within its error bound, and the
+    stream signs that differ from Larq's lie within that bound (a few per ten thousand)."""
+    from bnn_mcu import fold, frontend
+    from bnn_mcu.larqcheck import compare
+
+    model = models.residual_model(seed=1, pad_values=pad_values)
+    graph = fold.fold(frontend.lower(model), (-1.0, 1.0))
+    assert [n.op for n in graph.layers].count("add") == 3
+    assert [n.op for n in graph.layers].count("conv2d") == 4  # the stem runs once: its sign comes from the stream
+    cmp, _ = compare(model, graph, random_u8(graph.keras_input_shape, 300, 0))
+    assert cmp.unexplained_disagreements == 0, cmp
+    assert cmp.real_streams == 7
+    assert 0 < cmp.stream_max_abs_diff <= cmp.stream_max_error_bound, cmp
+    assert cmp.fixed_point_disagreements <= 0.001 * cmp.bits_compared, cmp
+    assert cmp.top1_agreement >= 0.85, cmp

@@ -16,11 +16,12 @@ from .conv import Conv1D, Conv2D, Dense
 from .depthwise import Depthwise2D
 from .pool import MaxPool2D
 from .rescaling import Rescaling
-from .sign import Sign
+from .requant import Add, Requant
+from .sign import Sign, SignS16
 
 REGISTRY: dict[str, Op] = {op.name: op for op in (
     Conv2D(), Conv1D(), Dense(), Depthwise2D(), BatchNorm(), MaxPool2D(), Sign(), Identity(), Activation(), Softmax(),
-    Clip(), Rescaling(), Concat())}
+    Clip(), Rescaling(), Concat(), Add(), Requant(), SignS16())}
 
 
 def get(name: str) -> Op:

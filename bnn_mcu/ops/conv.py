@@ -119,8 +119,9 @@ class Conv2D(Op):
     def target_limits(self, node: Node) -> list[str]:
         return _dims_limits(node)
 
-    def fold(self, fnode: Node, inp: Tensor, out_kind: str, A, B, input_range, new_tensor, sources) -> Node:
-        return fold(fnode, inp, out_kind, A, B, input_range, new_tensor, sources)
+    def fold(self, fnode: Node, inp: Tensor, out_kind: str, A, B, input_range, new_tensor, sources,
+             per_class_offset: bool = False) -> Node:
+        return fold(fnode, inp, out_kind, A, B, input_range, new_tensor, sources, per_class_offset)
 
     # -- integer graph ----------------------------------------------------------------------------
     def fan_in(self, node: Node) -> int:
@@ -274,9 +275,12 @@ def u8_thresholds(alpha: np.ndarray, beta: np.ndarray, K: int) -> np.ndarray:
 
 
 def fold(fnode: Node, inp: Tensor, out_kind: str, A: np.ndarray, B: np.ndarray,
-         input_range: tuple[float, float], new_tensor, source_layers: tuple[str, ...] = ()) -> Node:
+         input_range: tuple[float, float], new_tensor, source_layers: tuple[str, ...] = (),
+         per_class_offset: bool = False) -> Node:
     """The integer node of a QuantConv2D/QuantDense whose output passes through ``z = A*y + B`` and then
-    either a sign (``out_kind`` b1: thresholds) or nothing (s32: the host applies ``scale``/``offset``)."""
+    either a sign (``out_kind`` b1: thresholds) or nothing (s32: ``z = scale*raw + offset``, applied by
+    the host for the model's output; with ``per_class_offset`` the offset is ``[border class, O]`` and
+    the class tables are kept, for a requantizing node that reads the sums, ``ops/requant.py``)."""
     lo, hi = input_range
     s = (hi - lo) / 255.0
     kernel = np.asarray(fnode.params["kernel"])
@@ -310,7 +314,7 @@ def fold(fnode: Node, inp: Tensor, out_kind: str, A: np.ndarray, B: np.ndarray,
             params["thresholds"] = u8_thresholds(alpha[None, :], A[None, :] * const + B[None, :], K)
         else:
             flip = np.zeros(o, bool)
-            params.update(_last_affine(fnode, alpha, A[None, :] * const + B[None, :]))
+            params.update(_last_affine(fnode, alpha, A[None, :] * const + B[None, :], per_class_offset))
     else:
         flip = np.asarray(A) < 0 if out_kind == "b1" else np.zeros(o, bool)
         wflip = wbits ^ flip[:, None, None, None]
@@ -319,7 +323,8 @@ def fold(fnode: Node, inp: Tensor, out_kind: str, A: np.ndarray, B: np.ndarray,
         if out_kind == "b1":
             params["thresholds"] = binary_thresholds(A[None, :], B[None, :], C, K)
         else:  # the kernel returns K - 2x; y = (K - 2x) + (C - K)
-            params.update(_last_affine(fnode, np.asarray(A, np.float64), A[None, :] * (C - K) + B[None, :]))
+            params.update(_last_affine(fnode, np.asarray(A, np.float64), A[None, :] * (C - K) + B[None, :],
+                                       per_class_offset))
     params["weight_bits"] = wbits ^ flip[:, None, None, None]
     if "thresholds" in params:
         params["thresholds"], row_class, col_class = _merge_classes(params["thresholds"], row_class, col_class)
@@ -329,9 +334,11 @@ def fold(fnode: Node, inp: Tensor, out_kind: str, A: np.ndarray, B: np.ndarray,
                 source_layers=source_layers or fnode.source_layers)
 
 
-def _last_affine(fnode: Node, scale: np.ndarray, offset: np.ndarray) -> dict:
+def _last_affine(fnode: Node, scale: np.ndarray, offset: np.ndarray, per_class: bool = False) -> dict:
     """scale/offset of a last layer; the host applies one affine per channel, so padding whose effect
-    depends on the border position cannot be represented there."""
+    depends on the border position cannot be represented there (``per_class``: kept per class)."""
+    if per_class:
+        return {"scale": np.asarray(scale, np.float64), "offset": np.asarray(offset, np.float64)}
     if not np.all(offset == offset[:1]):
         raise UnsupportedModelError(
             f"layer '{fnode.name}' ({fnode.attrs.get('keras_class', fnode.op)}) is the last layer and its "

@@ -109,6 +109,33 @@ typedef struct {
 
 bnn_status_t bnn_concat_b1(const bnn_concat_params_t *params, const uint32_t *const inputs[], uint32_t *output);
 
+/* Real-valued streams in int16 fixed point (bnn_mcu/ops/requant.py has the scales and error bounds).
+ * requant: q = sat16(floor((r * mult[c] + bias[class][c]) / 2^shift)) in int64, r the int32 sums of a
+ * convolution (NHWC), class = row_class[y] * col_classes + col_class[x] (NULL tables: class 0). */
+typedef struct {
+    uint16_t height, width, channels;
+    uint8_t shift;
+    const uint8_t *row_class;
+    const uint8_t *col_class;
+    uint16_t col_classes;
+} bnn_requant_params_t;
+
+bnn_status_t bnn_requant_s32_s16(const bnn_requant_params_t *params, const int32_t *input, const int32_t *mult,
+                                 const int32_t *bias, int16_t *output);
+
+/* add: q = sat16(floor(sum_k(in_k * mult[k]) / 2^shift)) in int64, element by element. */
+typedef struct {
+    uint8_t count;  /* number of inputs */
+    uint32_t values; /* elements per tensor (h * w * c) */
+    uint8_t shift;
+    const int32_t *mult; /* [count] */
+} bnn_add_params_t;
+
+bnn_status_t bnn_add_s16(const bnn_add_params_t *params, const int16_t *const inputs[], int16_t *output);
+
+/* sign() of an int16 stream: bit = (q < 0). dims: in == out shape. */
+bnn_status_t bnn_sign_s16_b1(const bnn_dims_t *dims, const int16_t *input, uint32_t *output);
+
 /* sign() of an 8-bit input: bit = (q < threshold), i.e. -1 exactly where the real value LO + s*q < 0
  * (the converter finds that code from the very float32 values Larq sees). dims: in == out shape. */
 bnn_status_t bnn_sign_u8_b1(const bnn_dims_t *dims, const uint8_t *input, uint32_t threshold, uint32_t *output);
