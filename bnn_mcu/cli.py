@@ -165,6 +165,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
 
     p = sub.add_parser(
+        "check", formatter_class=fmt, help="the integer reference against Larq, layer by layer (no board)",
+        description="Fold the model and compare the integer reference (what the firmware computes bit for "
+        "bit) with Larq's float forward pass, each binary layer on Larq's own inputs: bits that differ, "
+        "float32 ties, signs of int16 residual streams within their error bound, and the streams' "
+        "distance to Larq. Exits 8 when anything differs that is neither a tie nor within a bound.",
+        epilog="examples:\n  bnn-mcu check model.h5                    # 256 random 8-bit inputs\n"
+               "  bnn-mcu check model.h5 --inputs x.npz --input-range -1 1 --json")
+    p.add_argument("model", help="the model file (.h5, .keras) or SavedModel directory")
+    p.add_argument("--inputs", metavar="X.npz", help="inputs as for 'run' (x, quantised with the input range); "
+                   "default: seeded random 8-bit codes")
+    p.add_argument("-n", type=int, default=256, metavar="N", help="random inputs without --inputs (default 256)")
+    p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
+                   default=None, help=_input_range_help())
+    _add_common(p)
+
+    p = sub.add_parser(
         "flash", formatter_class=fmt, help="program a real board with the built firmware (pyOCD or OpenOCD)",
         description="Program PROJECT/build/firmware.elf into the project's board through its debug probe "
         "(ST-LINK, J-Link, CMSIS-DAP) with pyOCD, using the board file's probe.pyocd_target; OpenOCD with "
@@ -416,6 +432,21 @@ def _table(header: list[str], rows: list[list[str]], right: set | frozenset = fr
     return "\n".join([fmt(header)] + [fmt(r) for r in rows])
 
 
+def cmd_check(args) -> int:
+    from .check import check_model, format_report
+    from .errors import MismatchError
+
+    if args.n < 1:
+        raise UsageError(f"-n must be at least 1, got {args.n}")
+    _status(f"loading {args.model} (TensorFlow takes a few seconds to start)...")
+    report = check_model(args.model, inputs=args.inputs, input_range=args.input_range, n=args.n)
+    _emit(args, report.as_dict(), format_report(report))
+    if not report.ok:
+        raise MismatchError(f"{report.unexplained} differences from Larq are neither float32 ties nor within a "
+                            "fixed-point bound")
+    return 0
+
+
 def cmd_boards(args) -> int:
     from .boards import list_boards
 
@@ -462,7 +493,7 @@ def cmd_flash(args) -> int:
 
 
 VERBS = {"convert": cmd_convert, "build": cmd_build, "run": cmd_run, "bench": cmd_bench,
-         "inspect": cmd_inspect, "boards": cmd_boards, "flash": cmd_flash}
+         "inspect": cmd_inspect, "check": cmd_check, "boards": cmd_boards, "flash": cmd_flash}
 
 
 class _TerminalFormatter(logging.Formatter):

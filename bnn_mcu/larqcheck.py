@@ -40,6 +40,7 @@ class LarqComparison:
     stream_max_abs_diff: float = 0.0
     stream_mean_abs_diff: float = 0.0
     stream_max_error_bound: float = 0.0
+    layers: tuple = ()  # one dict per binary-input layer and per stream (bnn-mcu check prints them)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -83,7 +84,8 @@ def compare(model, graph: IntGraph, q: np.ndarray) -> tuple[LarqComparison, np.n
     checked = reference.run(graph, q, keep_layers=True, overrides=forced) if forced else ref
     feeding_tensors = [binary_nodes[inline(l.name)].inputs[0] for l in qlayers]
     ties = unexplained = fixed = compared = 0
-    for z, t in zip(pre_sign, feeding_tensors):
+    rows = []
+    for layer, z, t in zip(qlayers, pre_sign, feeding_tensors):
         z = np.asarray(z, np.float64).reshape((len(q),) + tuple(t.shape))
         producer = producers.get(t.id)
         if producer is not None and producer.op == "sign_s16":  # the stream's own sign, before forcing
@@ -97,9 +99,13 @@ def compare(model, graph: IntGraph, q: np.ndarray) -> tuple[LarqComparison, np.n
         scale = max(1.0, float(np.median(np.abs(z))))
         near = np.abs(z) <= TIE_RELATIVE * scale
         within = ~near & (np.abs(z) <= bound + TIE_RELATIVE * scale)
-        ties += int(np.sum(diff & near))
-        fixed += int(np.sum(diff & within))
-        unexplained += int(np.sum(diff & ~near & ~within))
+        row = {"layer": inline(layer.name), "reads": "stream sign" if bound else "bits", "values": int(diff.size),
+               "differ": int(diff.sum()), "ties": int(np.sum(diff & near)), "fixed_point": int(np.sum(diff & within)),
+               "unexplained": int(np.sum(diff & ~near & ~within))}
+        rows.append(row)
+        ties += row["ties"]
+        fixed += row["fixed_point"]
+        unexplained += row["unexplained"]
         compared += diff.size
     gaps, bounds = [], []
     for node in streams:  # each stream on Larq's input signs, against Larq's float values
@@ -109,6 +115,9 @@ def compare(model, graph: IntGraph, q: np.ndarray) -> tuple[LarqComparison, np.n
         bounds.append(node.attrs["error_bound"])
         over = gap > node.attrs["error_bound"] + TIE_RELATIVE * max(1.0, float(np.max(np.abs(v))))
         unexplained += int(np.sum(over))
+        rows.append({"layer": node.source_layers[-1], "reads": "int16 stream", "values": int(gap.size),
+                     "max_abs_diff": float(gap.max()), "mean_abs_diff": float(gap.mean()),
+                     "error_bound": float(node.attrs["error_bound"]), "unexplained": int(np.sum(over))})
     gap = np.concatenate(gaps) if gaps else np.zeros(1)
     return LarqComparison(
         inputs=len(q), binary_layers=len(pre_sign), bits_compared=compared, tie_disagreements=ties,
@@ -117,6 +126,7 @@ def compare(model, graph: IntGraph, q: np.ndarray) -> tuple[LarqComparison, np.n
         max_abs_output_diff=float(np.max(np.abs(final - ref.outputs))),
         fixed_point_disagreements=fixed, real_streams=len(streams), stream_max_abs_diff=float(gap.max()),
         stream_mean_abs_diff=float(gap.mean()), stream_max_error_bound=float(max(bounds, default=0.0)),
+        layers=tuple(rows),
     ), final
 
 

@@ -31,7 +31,8 @@ scale ``s = (sum of the inputs' bounds)/32767``.
 Error bounds (real units, the distance to the exact real value)
 ---------------------------------------------------------------
 requant: ``s*(1 + (R + 1)/2^(shift+1))`` (the floor, and the rounding of mult and bias);
-add: ``sum_i err_i + s*(1 + n/2)`` (the floor, and ``|q_i|*|m_i rounding| <= 32768/2^17`` per input).
+add: ``sum_i err_i + s*(1 + n/2)`` (the floor, and ``|q_i|*|m_i rounding| <= 32768/2^17`` per input);
+each plus ``bound * 2^-21`` for Larq's own float32 rounding (four ulps of the largest value).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from .base import CArray, CLayer, Op, Refusal
 
 INT16_MAX = 32767
 ADD_SHIFT = 16
+FLOAT32_SLACK = 2.0**-21  # Larq computes in float32: a few ulps (2^-23 relative) of the largest value
 
 
 def _sat16(v: np.ndarray) -> np.ndarray:
@@ -78,7 +80,7 @@ class Requant(Op):
             params["bias"] = params["bias"][:1]
         elif len(bias) > 1:
             params["row_class"], params["col_class"] = acc.params["row_class"], acc.params["col_class"]
-        error = s * (1.0 + (raw_max + 1) / 2.0 ** (shift + 1))
+        error = s * (1.0 + (raw_max + 1) / 2.0 ** (shift + 1)) + bound * FLOAT32_SLACK
         return Node(op="requant", name=acc.name, inputs=(acc.output,), output=new_tensor("s16", acc.out_shape),
                     attrs={"shift": shift, "scale": s, "bound": bound, "error_bound": error},
                     source_layers=acc.source_layers, params=params)
@@ -132,7 +134,7 @@ class Add(Op):
         bound = float(sum(n.attrs["bound"] for n in inputs))
         s = bound / INT16_MAX if bound > 0 else 1.0
         mult = np.array([round(n.attrs["scale"] / s * 2**ADD_SHIFT) for n in inputs], np.int32)
-        error = sum(n.attrs["error_bound"] for n in inputs) + s * (1.0 + len(inputs) / 2.0)
+        error = sum(n.attrs["error_bound"] for n in inputs) + s * (1.0 + len(inputs) / 2.0) + bound * FLOAT32_SLACK
         return Node(op="add", name=fnode.name, inputs=tuple(n.output for n in inputs),
                     output=new_tensor("s16", fnode.out_shape),
                     attrs={"shift": ADD_SHIFT, "scale": s, "bound": bound, "error_bound": error},
