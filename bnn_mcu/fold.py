@@ -116,7 +116,8 @@ class _Folder:
         if not any(ops.get(n.op).role == "accumulate" for n in body):
             raise UnsupportedModelError(
                 "the model has no QuantConv2D or QuantDense layer: nothing to run as a binary network")
-        added = {t.id for n in body if ops.get(n.op).role == "add" for t in n.inputs}
+        # tensors whose real values the target keeps (an add or an average pool reads them)
+        added = {t.id for n in body if ops.get(n.op).role in ("add", "real_pool") for t in n.inputs}
         for node in body:
             role = ops.get(node.op).role
             src = [state[t.id] for t in node.inputs]
@@ -132,6 +133,11 @@ class _Folder:
                 add = ops.get(node.op).make(node, [r.producer for r in reals], self.new_tensor)
                 self.emit(add)
                 state[node.output.id] = _Real(add)
+            elif role == "real_pool":
+                real = self.real_of(src[0], node)
+                pool = ops.get(node.op).make(node, real.producer, self.new_tensor)
+                self.emit(pool)
+                state[node.output.id] = _Real(pool)
             elif role == "final":
                 if node.output not in graph.outputs:
                     raise UnsupportedModelError(
@@ -155,6 +161,12 @@ class _Folder:
             inp = self.bits_of(src, node)
         elif src is _INPUT:
             inp = self.graph_input
+        elif isinstance(src, (_Real, _Pending)) and node.op == "dense":  # a real-input head after a pool
+            real = self.real_of(src, node)
+            node = Node(op="dense_s16", name=node.name, inputs=node.inputs, output=node.output,
+                        attrs={**node.attrs, "input_scale": real.producer.attrs["scale"]}, params=node.params,
+                        source_layers=node.source_layers)
+            inp = real.producer.output
         else:
             raise UnsupportedModelError(
                 f"layer '{node.name}' ({node.attrs.get('keras_class')}) has a real-valued input (input_quantizer="

@@ -257,3 +257,23 @@ def residual_model(seed=0, blocks=3, channels=16, pad_values=1.0, input_shape=(1
         x = k.layers.Add(name=f"residual_{i}")([x, y])
     out = k.layers.BatchNormalization()(qdense(10)(k.layers.Flatten()(x)))
     return randomize(k.Model(inp, k.layers.Activation("softmax")(out), name="residual"), seed=seed)
+
+
+def pooled_residual_model(seed=0, global_pool=True, real_head=True):
+    """A residual stream average-pooled ('same' 3x3/2: border classes; then a block on the pooled
+    stream) and ended by a global average pool and a real-input QuantDense head (input_quantizer=None),
+    as in the published architectures' heads."""
+    k = keras()
+    inp = k.Input((11, 10, 3))
+    x = k.layers.BatchNormalization()(qconv(24, 3, first=True, padding="same")(inp))
+    y = k.layers.BatchNormalization()(qconv(24, 3, padding="same", pad_values=1.0)(x))
+    x = k.layers.Add()([x, y])
+    x = k.layers.AveragePooling2D(3, strides=2, padding="same")(x)  # 6x5
+    y = k.layers.BatchNormalization()(qconv(24, 3, padding="same", pad_values=1.0)(x))
+    x = k.layers.Add()([x, y])
+    if global_pool:
+        x = k.layers.GlobalAveragePooling2D()(x)
+    else:
+        x = k.layers.Flatten()(k.layers.AveragePooling2D(2)(x))
+    out = k.layers.BatchNormalization()(qdense(10, first=real_head)(x))
+    return randomize(k.Model(inp, k.layers.Activation("softmax")(out), name="pooled_residual"), seed=seed)

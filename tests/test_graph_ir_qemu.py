@@ -45,6 +45,7 @@ NEW_OP_MODELS = {  # model, input shape, concat nodes expected, file format
     "kws": (lambda: models.kws_model(seed=3, pad_values=1.0), (49, 10), 0, "h5"),
     "depthwise": (lambda: models.depthwise_model(seed=4, multiplier=2), (11, 10, 3), 0, "h5"),
     "residual": (lambda: models.residual_model(seed=1, pad_values=0.0), (10, 9, 3), 0, "h5"),
+    "pooled": (lambda: models.pooled_residual_model(seed=1), (11, 10, 3), 0, "h5"),
 }
 
 
@@ -66,7 +67,7 @@ def test_new_ops_bit_exact_on_qemu(tmp_path, capsys, kernels, name):
     assert rc == 0, s
     assert s["matches"] == s["inputs"] == 24 and s["mismatches"] == 0
     assert s["keras_unexplained_disagreements"] == 0
-    if name == "residual":  # int16 streams: a few signs flip within the bound (random weights: close logits)
+    if name in ("residual", "pooled"):  # int16 streams: a few signs flip within the bound
         assert s["keras_top1_agreement"] >= 0.85 and s["keras_fixed_point_disagreements"] > 0
     else:
         assert s["keras_top1_agreement"] == 1.0 and s["keras_fixed_point_disagreements"] == 0

@@ -22,6 +22,7 @@ MODELS = {
     "branchy": lambda: models.branchy_model(seed=2),
     "depthwise": lambda: models.depthwise_model(seed=4, multiplier=2),
     "residual": lambda: models.residual_model(seed=1, pad_values=0.0),
+    "pooled": lambda: models.pooled_residual_model(seed=1),
 }
 
 

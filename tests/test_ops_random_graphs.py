@@ -159,6 +159,29 @@ class Chain:
                         output=ir.Tensor(-1, "f32", producers[0].out_shape))
         return self._add(ops.get("add").make(fnode, producers, self.new_tensor))
 
+    def avgpool(self, producer: ir.Node, pool=3, strides=2, padding="same") -> ir.Node:
+        ph, pw = (pool, pool) if isinstance(pool, int) else pool
+        h, w, c = producer.out_shape
+        if padding == "valid":
+            out_shape, pads = ((h - ph) // strides + 1, (w - pw) // strides + 1, c), [0, 0, 0, 0]
+        else:
+            oh, top, bottom = same_padding(h, ph, strides)
+            ow, left, right = same_padding(w, pw, strides)
+            out_shape, pads = (oh, ow, c), [top, bottom, left, right]
+        fnode = ir.Node(op="avgpool2d", name=f"avgpool_{len(self.layers)}", inputs=(producer.output,),
+                        output=ir.Tensor(-1, "f32", out_shape),
+                        attrs={"pool": [ph, pw], "strides": [strides, strides], "pads": pads})
+        self.head = producer.output
+        return self._add(ops.get("avgpool2d").make(fnode, producer, self.new_tensor))
+
+    def dense_s16(self, producer: ir.Node, out_c: int) -> ir.Node:
+        h, w, c = producer.out_shape
+        node = ir.Node(op="dense_s16", name=f"dense_s16_{len(self.layers)}", inputs=(producer.output,),
+                       output=self.new_tensor("s32", (1, 1, out_c)), attrs={"kernel_size": [h, w]},
+                       params={"weight_bits": self.rng.random((out_c, h, w, c)) < 0.5,
+                               "scale": self.rng.uniform(0.5, 2, out_c), "offset": self.rng.normal(0, 1, out_c)})
+        return self._add(node)
+
     def sign_s16(self, producer: ir.Node) -> ir.Node:
         return self._add(ops.get("sign_s16").make(producer.output, producer, self.new_tensor, "next"))
 
@@ -346,9 +369,24 @@ def chain_residual() -> ir.IntGraph:
     return c.graph()
 
 
+def chain_pooled_stream() -> ir.IntGraph:
+    """Average pools of int16 streams ('same' with several divisors, 'valid', global) and a real-input
+    dense head on the pooled stream."""
+    c = Chain("pooled_stream", (11, 9, 3), seed=12)
+    x = c.stream(35, 3, 1, "same")
+    p = c.avgpool(x, 3, 2, "same")  # -> 6x5, border classes
+    b = c.sign_s16(p).output
+    y = c.stream(35, 3, 1, "same", inp=b)
+    z = c.add([p, y])
+    p2 = c.avgpool(z, 2, 1, "valid")  # -> 5x4
+    g = c.avgpool(p2, (5, 4), 1, "valid")  # global
+    c.dense_s16(g, 7)
+    return c.graph()
+
+
 CHAINS = {f.__name__: f for f in (chain_u8_conv, chain_sign_conv, chain_strided_same, chain_mlp, chain_sign_wide,
                                   chain_u8_last, chain_u8_dense_last, chain_one_bit, chain_branches,
-                                  chain_depthwise, chain_residual)}
+                                  chain_depthwise, chain_residual, chain_pooled_stream)}
 
 
 def test_chains_cover_the_grid():

@@ -258,3 +258,45 @@ def test_residual_blocks_in_fixed_point(pad_values):
     assert 0 < cmp.stream_max_abs_diff <= cmp.stream_max_error_bound, cmp
     assert cmp.fixed_point_disagreements <= 0.001 * cmp.bits_compared, cmp
     assert cmp.top1_agreement >= 0.85, cmp
+
+
+@pytest.mark.parametrize("global_pool,real_head", [(True, True), (False, False)])
+def test_average_pooling_of_streams_and_a_real_head(global_pool, real_head):
+    """AveragePooling2D 'same' (border taps left out, as TF) and GlobalAveragePooling2D on int16 streams,
+    a real-input QuantDense head on the pooled stream, or a binary one on its sign."""
+    from bnn_mcu import fold, frontend
+    from bnn_mcu.larqcheck import compare
+
+    model = models.pooled_residual_model(seed=1, global_pool=global_pool, real_head=real_head)
+    graph = fold.fold(frontend.lower(model), (-1.0, 1.0))
+    ops_run = [n.op for n in graph.layers]
+    assert ops_run.count("avgpool2d") == 2 and ops_run[-1] == ("dense_s16" if real_head else "dense")
+    assert "row_class" in graph.layers[ops_run.index("avgpool2d")].params  # 'same': several divisors
+    cmp, _ = compare(model, graph, random_u8(graph.keras_input_shape, 300, 0))
+    assert cmp.unexplained_disagreements == 0, cmp
+    assert cmp.fixed_point_disagreements <= 0.001 * cmp.bits_compared, cmp
+    assert cmp.top1_agreement >= 0.97, cmp
+    if real_head:
+        assert cmp.max_abs_output_diff < 0.05, cmp
+
+
+def test_one_dimensional_average_pooling():
+    """AveragePooling1D and GlobalAveragePooling1D on (time, features) streams."""
+    import larq as lq
+
+    from bnn_mcu import fold, frontend
+    from bnn_mcu.larqcheck import compare
+
+    k = models.keras()
+    conv = {"kernel_quantizer": "ste_sign", "kernel_constraint": "weight_clip", "use_bias": False, "padding": "same"}
+    inp = k.Input((30, 8))
+    x = k.layers.BatchNormalization()(lq.layers.QuantConv1D(20, 3, input_quantizer=None, **conv)(inp))
+    x = k.layers.AveragePooling1D(3, strides=2, padding="same")(x)
+    x = k.layers.BatchNormalization()(lq.layers.QuantConv1D(20, 3, input_quantizer="ste_sign", **conv)(x))
+    x = k.layers.GlobalAveragePooling1D()(x)
+    out = k.layers.BatchNormalization()(models.qdense(6, first=True)(x))
+    model = models.randomize(k.Model(inp, out), seed=2)
+    graph = fold.fold(frontend.lower(model), (-1.0, 1.0))
+    assert [n.op for n in graph.layers].count("avgpool2d") == 2
+    cmp, _ = compare(model, graph, random_u8(graph.keras_input_shape, 300, 0))
+    assert cmp.unexplained_disagreements == 0 and cmp.top1_agreement >= 0.97, cmp

@@ -9,6 +9,7 @@ everywhere, never a fallback.
 from __future__ import annotations
 
 from .activation import Activation, Clip, Identity, Softmax
+from .avgpool import AvgPool, DenseS16
 from .base import CArray, CLayer, Op, Refusal
 from .batchnorm import BatchNorm
 from .concat import Concat
@@ -21,7 +22,7 @@ from .sign import Sign, SignS16
 
 REGISTRY: dict[str, Op] = {op.name: op for op in (
     Conv2D(), Conv1D(), Dense(), Depthwise2D(), BatchNorm(), MaxPool2D(), Sign(), Identity(), Activation(), Softmax(),
-    Clip(), Rescaling(), Concat(), Add(), Requant(), SignS16())}
+    Clip(), Rescaling(), Concat(), Add(), Requant(), SignS16(), AvgPool(), DenseS16())}
 
 
 def get(name: str) -> Op:

@@ -67,7 +67,8 @@ class Op:
     name: str = ""
     # How the fold treats the op: "accumulate" (conv, dense: thresholds), "affine" (batch-norm), "bitwise"
     # (max-pool: commutes with monotone maps), "monotone" (clipping activations), "merge" (concatenation of
-    # signs), "add" (int16 residual adds), "final" (softmax), "input" (sign of the model input), "".
+    # signs), "add" (int16 residual adds), "real_pool" (average pools of int16 streams), "final" (softmax),
+    # "input" (sign of the model input), "".
     role: str = ""
     keras_classes: tuple[str, ...] = ()
     multi_input: bool = False  # lower() gets a tuple of every input tensor (Concatenate, Add)

@@ -133,6 +133,25 @@ typedef struct {
 
 bnn_status_t bnn_add_s16(const bnn_add_params_t *params, const int16_t *const inputs[], int16_t *output);
 
+/* Average pool of an int16 stream: q = sat16(floor(sum(window) * mult[class] / 2^shift)) in int64; padded
+ * taps are left out (the class's multiplier divides by the taps inside the input, bnn_mcu/ops/avgpool.py). */
+typedef struct {
+    bnn_dims_t dims;
+    bnn_padding_t padding;
+    uint8_t shift;
+    const uint8_t *row_class;
+    const uint8_t *col_class;
+    uint16_t col_classes;
+} bnn_avgpool_params_t;
+
+bnn_status_t bnn_avgpool2d_s16(const bnn_avgpool_params_t *params, const int16_t *input, const int32_t *mult,
+                               int16_t *output);
+
+/* Dense on an int16 stream (a real-input last layer): out[o] = sum_i(w ? -q[i] : q[i]) with the weights
+ * flat ([out_c][ceil(K/32)] words, input i at bit i%32, bit 1 = -1), K = in_h * in_w * in_c. */
+bnn_status_t bnn_dense_s16_s32(const bnn_dims_t *dims, const int16_t *input, const uint32_t *weights,
+                               int32_t *output);
+
 /* sign() of an int16 stream: bit = (q < 0). dims: in == out shape. */
 bnn_status_t bnn_sign_s16_b1(const bnn_dims_t *dims, const int16_t *input, uint32_t *output);
 
