@@ -233,9 +233,11 @@ class _Folder:
         if src.real is None:
             for kind, item in src.items:
                 if kind != "affine":
+                    what = f"activation '{item.attrs['fn']}'" if kind == "monotone" else item.attrs.get("keras_class")
                     raise UnsupportedModelError(
-                        f"layer '{item.name}' ({item.attrs.get('keras_class')}) lies between '{src.acc.name}' and "
-                        f"the add '{consumer.name}'; supported before an add: batch-norms and biases")
+                        f"layer '{consumer.name}' ({consumer.attrs.get('keras_class')}) reads real values of "
+                        f"'{src.acc.name}' through layer '{item.name}' ({what}); supported between a quantized "
+                        "layer and a real-valued use (add, average pool, real-input layer): batch-norms and biases")
             A, B, _ = _reduce(src.items, src.acc.out_shape[2])
             in_range = self.first_range if src.inp is self.graph_input else self.input_range
             sums = ops.get(src.acc.op).fold(src.acc, src.inp, "s32", np.ones_like(A), np.zeros_like(B), in_range,

@@ -79,7 +79,7 @@ def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
         "conv2d_transpose": first + [k.layers.Conv2DTranspose(2, 3, name="up")],
         "tern": first + [lq.layers.QuantConv2D(4, 3, kernel_quantizer="ste_tern", name="ternary")],
         "late_real": first + [models.qconv(4, 3, first=True), k.layers.Flatten(),
-                              models.qdense(3, first=True, name="late")],
+                              models.qdense(3, first=True, name="late"), models.qdense(2)],
     }[case]
     path = _unsupported(tmp_path, layers)
     rc = main(["convert", str(path), "-o", str(tmp_path / "out")])
