@@ -117,6 +117,7 @@ class Lowering:
 
     next_id: int = 0
     flat: set = field(default_factory=set)
+    views: dict = field(default_factory=dict)  # padded tensor id -> (source tensor, pads): ZeroPadding
     nodes: list = field(default_factory=list)
     rows: list = field(default_factory=list)
     _current: object = None
@@ -136,6 +137,21 @@ class Lowering:
 
     def is_flat(self, t: Tensor) -> bool:
         return t.id in self.flat
+
+    def pad_view(self, inp: Tensor, pads: tuple[int, int, int, int]) -> Tensor:
+        """A tensor that stands for ``inp`` zero-padded by ``pads`` (top, bottom, left, right): no node;
+        the convolution that reads it takes the padding into its own (``unpad``)."""
+        h, w, c = inp.shape
+        top, bottom, left, right = pads
+        view = self.tensor("f32", (h + top + bottom, w + left + right, c))
+        self.views[view.id] = (inp, tuple(int(p) for p in pads))
+        return view
+
+    def unpad(self, t: Tensor) -> tuple[Tensor, tuple[int, int, int, int] | None]:
+        """(the tensor a padding view stands for, its pads), or (t, None) for an ordinary tensor."""
+        if t.id in self.views:
+            return self.views[t.id]
+        return t, None
 
     def mark_flat(self, t: Tensor) -> None:
         self.flat.add(t.id)
@@ -193,7 +209,16 @@ def lower_with_table(model) -> tuple[FloatGraph | None, Lowering]:
                 src = sources[0]
             else:
                 raise ops.Refusal(f"{len(sources)} inputs", "one input (merge layers: Concatenate, Add)")
-            lowered = op.lower(layer, src, low)  # None, a node, or a chain of nodes
+            padded = [t for t in sources if t.id in low.views]
+            if padded and not op.reads_padding_views:
+                raise ops.Refusal("its input (a ZeroPadding2D output)", "ZeroPadding directly into a QuantConv2D, "
+                                  "QuantConv1D or QuantDepthwiseConv2D with padding='valid'")
+            lowered = op.lower(layer, src, low)  # None, a node, a chain of nodes, or a view (a tensor)
+            if isinstance(lowered, Tensor):  # a view: no node, the next layer folds it in (ZeroPadding)
+                out = lowered
+                low.rows.append(LayerRow(_name(layer), cls, "lowered", f"padding of the next layer {out.shape}"))
+                produced[layer.name] = previous = out
+                continue
             lowered = [] if lowered is None else lowered if isinstance(lowered, list) else [lowered]
             if not lowered:
                 ignored.append(_name(layer))

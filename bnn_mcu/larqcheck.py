@@ -59,7 +59,7 @@ def compare(model, graph: IntGraph, q: np.ndarray) -> tuple[LarqComparison, np.n
     binary_nodes = {n.name: n for n in graph.layers
                     if ops.get(n.op).role == "accumulate" and n.input_kind == "b1"}
     qlayers = [l for l in model.layers if inline(l.name) in binary_nodes]
-    probes = [l.input for l in qlayers]  # the pre-sign float input of every binary-input layer
+    probes = [_before_padding(l.input) for l in qlayers]  # the pre-sign float input of every binary layer
     # int16 streams: the Keras layer whose output each one holds (the last layer folded into it)
     by_name = {inline(l.name): l for l in model.layers}
     streams = [n for n in graph.layers if n.output_kind == "s16" and n.source_layers[-1] in by_name]
@@ -128,6 +128,16 @@ def compare(model, graph: IntGraph, q: np.ndarray) -> tuple[LarqComparison, np.n
         stream_mean_abs_diff=float(gap.mean()), stream_max_error_bound=float(max(bounds, default=0.0)),
         layers=tuple(rows),
     ), final
+
+
+def _before_padding(tensor):
+    """A layer's input, or what a ZeroPadding before it padded (the integer graph folds the padding into
+    the layer, so the bits it reads are the unpadded tensor's)."""
+    layer = getattr(getattr(tensor, "_keras_history", None), "layer", None)
+    while type(layer).__name__ in ("ZeroPadding2D", "ZeroPadding1D"):
+        tensor = layer.input
+        layer = getattr(getattr(tensor, "_keras_history", None), "layer", None)
+    return tensor
 
 
 @dataclass(frozen=True)

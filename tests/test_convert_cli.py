@@ -64,7 +64,7 @@ def _err(capsys):
 
 
 @pytest.mark.parametrize("case", ["float_dense", "dilation", "relu", "conv2d_transpose", "tern", "late_real",
-                                  "heaviside", "rescaling"])
+                                  "heaviside", "rescaling", "pad_into_pool"])
 def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
     k = models.keras()
     import larq as lq
@@ -80,6 +80,8 @@ def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
         "tern": first + [lq.layers.QuantConv2D(4, 3, kernel_quantizer="ste_tern", name="ternary")],
         "late_real": first + [models.qconv(4, 3, first=True), k.layers.Flatten(),
                               models.qdense(3, first=True, name="late"), models.qdense(2)],
+        "pad_into_pool": first + [models.qconv(4, 3, first=True), k.layers.ZeroPadding2D(1),
+                                  k.layers.MaxPooling2D(name="pool_of_pad")],
     }[case]
     path = _unsupported(tmp_path, layers)
     rc = main(["convert", str(path), "-o", str(tmp_path / "out")])
@@ -87,7 +89,7 @@ def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
     assert rc == 4, err
     expected_name = {"float_dense": "plain_dense", "dilation": "dilated", "relu": "act_relu",
                      "conv2d_transpose": "up", "tern": "ternary", "late_real": "late", "heaviside": "heavi",
-                     "rescaling": "scale"}[case]
+                     "rescaling": "scale", "pad_into_pool": "pool_of_pad"}[case]
     assert f"'{expected_name}'" in err
     assert "supported" in err
     assert not (tmp_path / "out").exists(), "nothing may be written for a refused model"

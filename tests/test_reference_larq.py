@@ -300,3 +300,27 @@ def test_one_dimensional_average_pooling():
     assert [n.op for n in graph.layers].count("avgpool2d") == 2
     cmp, _ = compare(model, graph, random_u8(graph.keras_input_shape, 300, 0))
     assert cmp.unexplained_disagreements == 0 and cmp.top1_agreement >= 0.97, cmp
+
+
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_zero_padding_into_convolutions(asymmetric):
+    """ZeroPadding2D before a 'valid' QuantConv2D (real model input: pads the value 0; binarized input:
+    sign(0) = +1), before a depthwise conv, and ZeroPadding1D before a QuantConv1D."""
+    import larq as lq
+
+    k = models.keras()
+    pad = ((1, 2), (0, 1)) if asymmetric else 1
+    inp = k.Input((9, 8, 3))
+    x = k.layers.BatchNormalization()(models.qconv(16, 3, first=True)(k.layers.ZeroPadding2D(pad)(inp)))
+    x = k.layers.BatchNormalization()(models.qconv(20, 3, strides=2)(k.layers.ZeroPadding2D(pad)(x)))
+    dw = lq.layers.QuantDepthwiseConv2D(3, input_quantizer="ste_sign", depthwise_quantizer="ste_sign", use_bias=False)
+    x = k.layers.BatchNormalization()(dw(k.layers.ZeroPadding2D(1)(x)))
+    out = k.layers.BatchNormalization()(models.qdense(5)(k.layers.Flatten()(x)))
+    graph, _ = _check(models.randomize(k.Model(inp, out), seed=6), input_range=(-1.0, 1.0), n=200)
+    assert all(any(n.attrs["pads"]) for n in graph.layers[:3])
+
+    seq = k.Input((20, 6))
+    y = k.layers.BatchNormalization()(lq.layers.QuantConv1D(8, 3, input_quantizer=None, kernel_quantizer="ste_sign",
+                                                             use_bias=False)(k.layers.ZeroPadding1D((2, 1))(seq)))
+    y = k.layers.BatchNormalization()(models.qdense(4)(k.layers.Flatten()(y)))
+    _check(models.randomize(k.Model(seq, y), seed=7), input_range=(-1.0, 1.0), n=200)

@@ -19,10 +19,11 @@ from .pool import MaxPool2D
 from .rescaling import Rescaling
 from .requant import Add, Requant
 from .sign import Sign, SignS16
+from .zeropad import ZeroPad
 
 REGISTRY: dict[str, Op] = {op.name: op for op in (
     Conv2D(), Conv1D(), Dense(), Depthwise2D(), BatchNorm(), MaxPool2D(), Sign(), Identity(), Activation(), Softmax(),
-    Clip(), Rescaling(), Concat(), Add(), Requant(), SignS16(), AvgPool(), DenseS16())}
+    Clip(), Rescaling(), Concat(), Add(), Requant(), SignS16(), AvgPool(), DenseS16(), ZeroPad())}
 
 
 def get(name: str) -> Op:

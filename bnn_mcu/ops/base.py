@@ -72,6 +72,7 @@ class Op:
     role: str = ""
     keras_classes: tuple[str, ...] = ()
     multi_input: bool = False  # lower() gets a tuple of every input tensor (Concatenate, Add)
+    reads_padding_views: bool = False  # lower() may get a ZeroPadding view (ctx.unpad): convolutions
     supported: str = ""  # one line for the README table and refusal hints
 
     # -- frontend ---------------------------------------------------------------------------------

@@ -92,6 +92,7 @@ def same_padding(size: int, k: int, stride: int) -> tuple[int, int, int]:
 
 class Conv2D(Op):
     name = "conv2d"
+    reads_padding_views = True
     role = "accumulate"
     keras_classes = ("QuantConv2D",)
     supported = ("padding 'valid' or 'same' (pad_values 0 or 1), any kernel size and strides, bias; no dilation "
@@ -141,6 +142,7 @@ class Conv2D(Op):
 
 class Dense(Conv2D):
     name = "dense"
+    reads_padding_views = False
     keras_classes = ("QuantDense",)
     supported = ("on a flattened input, or per pixel (a 1x1 convolution); bias, quantizers and activation as "
                  "QuantConv2D")
@@ -169,6 +171,37 @@ class Dense(Conv2D):
         return _c_layer(node, kernel_set, "dense")
 
 
+def geometry(layer, padding: str, shape, zero_pads, kernel, strides, input_sign: bool):
+    """((OH, OW), pads [top, bottom, left, right], pad value) of a convolution over ``shape``.
+
+    ``zero_pads``: a ZeroPadding before the layer (``ctx.unpad``): its zeros come *before* the input
+    quantizer, so a padded tap is sign(0) = +1 for a binarized input and the real value 0 otherwise.
+    Larq's own 'same' padding pads *after* the quantizer with ``pad_values``."""
+    (h, w, _), (kh, kw), (sh, sw) = shape, kernel, strides
+    if zero_pads is not None:
+        if padding != "valid":
+            raise Refusal(f"padding='{padding}' after ZeroPadding", "padding='valid' after ZeroPadding")
+        top, bottom, left, right = zero_pads
+        if kh > h + top + bottom or kw > w + left + right:
+            raise Refusal(f"kernel {kh}x{kw} larger than its padded input", "kernels within the input")
+        return (((h + top + bottom - kh) // sh + 1, (w + left + right - kw) // sw + 1), tuple(zero_pads),
+                1.0 if input_sign else 0.0)
+    if padding == "valid":
+        if kh > h or kw > w:
+            raise Refusal(f"kernel {kh}x{kw} larger than its input {h}x{w}", "kernels within the input")
+        return ((h - kh) // sh + 1, (w - kw) // sw + 1), (0, 0, 0, 0), 0.0
+    if padding == "same":
+        oh, top, bottom = same_padding(h, kh, sh)
+        ow, left, right = same_padding(w, kw, sw)
+        pad_value = float(np.asarray(layer.pad_values))
+        if input_sign and pad_value not in (0.0, 1.0, -1.0):
+            raise Refusal(f"pad_values={pad_value:g} before a sign quantizer", "pad_values 0.0 or 1.0")
+        return (oh, ow), (top, bottom, left, right), pad_value
+    if padding == "causal":  # Conv1D: k-1 zeros before the sequence, after the input quantizer
+        return (h, (w - 1) // sw + 1), (0, 0, kw - 1, 0), 0.0
+    raise Refusal(f"padding='{padding}'", "padding 'valid' or 'same' (Conv1D also 'causal')")
+
+
 def _lower_conv(layer, inp: Tensor, ctx, kernel: np.ndarray, strides: tuple[int, int], padding: str) -> list[Node]:
     """A QuantConv2D (or QuantConv1D as a 1 x k convolution): ``kernel`` is ``[KH, KW, C, O]``."""
     input_sign = is_sign(layer.input_quantizer, "input_quantizer", allow_none=True)
@@ -179,22 +212,9 @@ def _lower_conv(layer, inp: Tensor, ctx, kernel: np.ndarray, strides: tuple[int,
         raise Refusal("a convolution after Flatten", "convolutions before Flatten")
     _, bias = _weights_and_bias(layer)
     kh, kw, _c, o = kernel.shape
-    (h, w, _), (sh, sw) = inp.shape, strides
-    if padding == "valid":
-        if kh > h or kw > w:
-            raise Refusal(f"kernel {kh}x{kw} larger than its input {h}x{w}", "kernels within the input")
-        out, pads, pad_value = ((h - kh) // sh + 1, (w - kw) // sw + 1, o), (0, 0, 0, 0), 0.0
-    elif padding == "same":
-        oh, top, bottom = same_padding(h, kh, sh)
-        ow, left, right = same_padding(w, kw, sw)
-        out, pads = (oh, ow, o), (top, bottom, left, right)
-        pad_value = float(np.asarray(layer.pad_values))
-        if input_sign and pad_value not in (0.0, 1.0, -1.0):
-            raise Refusal(f"pad_values={pad_value:g} before a sign quantizer", "pad_values 0.0 or 1.0")
-    elif padding == "causal":  # Conv1D: k-1 zeros before the sequence, after the input quantizer
-        out, pads, pad_value = (h, (w - 1) // sw + 1, o), (0, 0, kw - 1, 0), 0.0
-    else:
-        raise Refusal(f"padding='{padding}'", "padding 'valid' or 'same' (Conv1D also 'causal')")
+    inp, zero_pads = ctx.unpad(inp)
+    (oh, ow), pads, pad_value = geometry(layer, padding, inp.shape, zero_pads, (kh, kw), strides, input_sign)
+    out, (sh, sw) = (oh, ow, o), strides
     node = ctx.node("conv2d", layer, inp, out,
                     attrs={"kernel_size": [kh, kw], "strides": [sh, sw], "pads": list(pads),
                            "pad_value": pad_value, "input_sign": input_sign},

@@ -19,13 +19,14 @@ from ..bitpack import pack_bits, unpack_bits
 from ..errors import UnsupportedModelError
 from ..ir import Node, Tensor
 from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding
-from .conv import compare_thresholds, same_padding, windows, with_activation
+from .conv import compare_thresholds, geometry, windows, with_activation
 from .conv import fold as conv_fold
 from .quantizers import is_sign
 
 
 class Depthwise2D(Op):
     name = "depthwise2d"
+    reads_padding_views = True
     role = "accumulate"
     keras_classes = ("QuantDepthwiseConv2D",)
     supported = ("binary weights on a binarized input; depth_multiplier >= 1, padding 'valid' or 'same' (pad_values "
@@ -43,20 +44,10 @@ class Depthwise2D(Op):
             raise Refusal("a convolution after Flatten", "convolutions before Flatten")
         kernel = np.asarray(layer.depthwise_kernel.numpy(), np.float32)  # [KH, KW, C, M]
         kh, kw, c, m = kernel.shape
-        (h, w, _), (sh, sw) = inp.shape, (int(s) for s in layer.strides)
-        if layer.padding == "valid":
-            if kh > h or kw > w:
-                raise Refusal(f"kernel {kh}x{kw} larger than its input {h}x{w}", "kernels within the input")
-            out, pads, pad_value = ((h - kh) // sh + 1, (w - kw) // sw + 1, c * m), (0, 0, 0, 0), 0.0
-        elif layer.padding == "same":
-            oh, top, bottom = same_padding(h, kh, sh)
-            ow, left, right = same_padding(w, kw, sw)
-            out, pads = (oh, ow, c * m), (top, bottom, left, right)
-            pad_value = float(np.asarray(layer.pad_values))
-            if pad_value not in (0.0, 1.0, -1.0):
-                raise Refusal(f"pad_values={pad_value:g} before a sign quantizer", "pad_values 0.0 or 1.0")
-        else:
-            raise Refusal(f"padding='{layer.padding}'", "padding 'valid' or 'same'")
+        inp, zero_pads = ctx.unpad(inp)
+        strides = tuple(int(s) for s in layer.strides)
+        (oh, ow), pads, pad_value = geometry(layer, layer.padding, inp.shape, zero_pads, (kh, kw), strides, True)
+        (sh, sw), out = strides, (oh, ow, c * m)
         per_output = kernel.reshape(kh, kw, c * m)  # output o = c*M + m: Keras' order
         bias = np.asarray(layer.bias.numpy(), np.float32) if layer.use_bias else None
         node = ctx.node(self.name, layer, inp, out,
