@@ -277,3 +277,39 @@ def pooled_residual_model(seed=0, global_pool=True, real_head=True):
         x = k.layers.Flatten()(k.layers.AveragePooling2D(2)(x))
     out = k.layers.BatchNormalization()(qdense(10, first=real_head)(x))
     return randomize(k.Model(inp, k.layers.Activation("softmax")(out), name="pooled_residual"), seed=seed)
+
+
+def larq_everything_model(seed=0):
+    """One functional model with every layer kind of the 'rest of Larq' issue at once: a ZeroPadding2D
+    into the real-input stem (relu before its BN), XNOR-Net scales, a hard_tanh-fused conv, a depthwise
+    conv (multiplier 2), a 'same' max-pool, branches meeting in a Concatenate (33 + 20 channels), a
+    residual block on an int16 stream, an average pool of the stream, another block, a global average
+    pool and a real-input QuantDense head with a bias."""
+    import larq as lq
+
+    k = keras()
+    inp = k.Input((12, 11, 3))
+    x = qconv(20, 3, first=True, activation="relu")(k.layers.ZeroPadding2D(1)(inp))
+    x = k.layers.BatchNormalization()(x)  # 12x11x20
+    a = qconv(33, 3, padding="same", pad_values=1.0, kernel_quantizer="magnitude_aware_sign",
+              activation="hard_tanh")(x)
+    a = k.layers.BatchNormalization()(a)
+    d = lq.layers.QuantDepthwiseConv2D(3, depth_multiplier=2, padding="same", input_quantizer="ste_sign",
+                                       depthwise_quantizer="ste_sign", use_bias=False)(x)
+    d = k.layers.MaxPooling2D(3, strides=1, padding="same")(k.layers.BatchNormalization()(d))  # 40 channels
+    cat = k.layers.Concatenate()([a, d])  # 73 channels
+    s = k.layers.BatchNormalization()(qconv(24, 3, strides=2, padding="same")(cat))  # a new stream, 6x6
+    y = k.layers.BatchNormalization()(qconv(24, 3, padding="same", pad_values=1.0)(s))
+    s = k.layers.Add()([s, y])
+    s = k.layers.AveragePooling2D(2, strides=1, padding="same")(s)
+    y = k.layers.BatchNormalization()(qconv(24, 1)(s))
+    s = k.layers.Add()([s, y])
+    head = qdense(10, first=True, use_bias=True)(k.layers.GlobalAveragePooling2D()(s))
+    out = k.layers.Activation("softmax")(k.layers.BatchNormalization()(head))
+    model = randomize(k.Model(inp, out, name="larq_everything"), seed=seed)
+    relu_bn = model.layers[3]  # BN statistics inside relu's range, so that its channels switch
+    c = relu_bn.moving_mean.shape[0]
+    rng = np.random.default_rng(seed + 1)
+    relu_bn.moving_mean.assign(rng.uniform(0.5, 4.0, c).astype(np.float32))
+    relu_bn.moving_variance.assign(rng.uniform(0.5, 4.0, c).astype(np.float32))
+    return model

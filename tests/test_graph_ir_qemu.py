@@ -46,6 +46,8 @@ NEW_OP_MODELS = {  # model, input shape, concat nodes expected, file format
     "depthwise": (lambda: models.depthwise_model(seed=4, multiplier=2), (11, 10, 3), 0, "h5"),
     "residual": (lambda: models.residual_model(seed=1, pad_values=0.0), (10, 9, 3), 0, "h5"),
     "pooled": (lambda: models.pooled_residual_model(seed=1), (11, 10, 3), 0, "h5"),
+    # every layer kind of the 'rest of Larq' issue in one model
+    "larq_everything": (lambda: models.larq_everything_model(seed=1), (12, 11, 3), 1, "keras"),
 }
 
 
@@ -67,7 +69,7 @@ def test_new_ops_bit_exact_on_qemu(tmp_path, capsys, kernels, name):
     assert rc == 0, s
     assert s["matches"] == s["inputs"] == 24 and s["mismatches"] == 0
     assert s["keras_unexplained_disagreements"] == 0
-    if name in ("residual", "pooled"):  # int16 streams: a few signs flip within the bound
+    if name in ("residual", "pooled", "larq_everything"):  # int16 streams: signs may flip within the bound
         assert s["keras_top1_agreement"] >= 0.85 and s["keras_fixed_point_disagreements"] > 0
     else:
         assert s["keras_top1_agreement"] == 1.0 and s["keras_fixed_point_disagreements"] == 0
