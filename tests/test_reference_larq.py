@@ -324,3 +324,24 @@ def test_zero_padding_into_convolutions(asymmetric):
                                                              use_bias=False)(k.layers.ZeroPadding1D((2, 1))(seq)))
     y = k.layers.BatchNormalization()(models.qdense(4)(k.layers.Flatten()(y)))
     _check(models.randomize(k.Model(seq, y), seed=7), input_range=(-1.0, 1.0), n=200)
+
+
+def test_reshape_of_the_model_input_and_to_one_axis():
+    """A keyword spotter's flat features reshaped to (time, features, 1) for QuantConv2D, and a Reshape
+    to one axis in place of Flatten; a Reshape between layers is refused naming it."""
+    from bnn_mcu import frontend
+    from bnn_mcu.errors import UnsupportedModelError
+
+    k = models.keras()
+    inp = k.Input((130,))
+    x = k.layers.Reshape((13, 10, 1))(inp)
+    x = k.layers.BatchNormalization()(models.qconv(12, 3, first=True, padding="same")(x))
+    x = k.layers.BatchNormalization()(models.qconv(16, 3, strides=2)(x))
+    out = k.layers.BatchNormalization()(models.qdense(4)(k.layers.Reshape((-1,))(x)))
+    graph, _ = _check(models.randomize(k.Model(inp, out), seed=8), input_range=(-1.0, 1.0), n=200)
+    assert graph.input_shape == (13, 10, 1) and graph.keras_input_shape == (130,)
+
+    mid = k.layers.Reshape((6, 16 * 4), name="mid_reshape")(x)
+    bad = k.Model(inp, models.qdense(3)(k.layers.Flatten()(mid)))
+    with pytest.raises(UnsupportedModelError, match="mid_reshape"):
+        frontend.lower(bad)

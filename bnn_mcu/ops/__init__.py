@@ -17,13 +17,14 @@ from .conv import Conv1D, Conv2D, Dense
 from .depthwise import Depthwise2D
 from .pool import MaxPool2D
 from .rescaling import Rescaling
+from .reshape import Reshape
 from .requant import Add, Requant
 from .sign import Sign, SignS16
 from .zeropad import ZeroPad
 
 REGISTRY: dict[str, Op] = {op.name: op for op in (
     Conv2D(), Conv1D(), Dense(), Depthwise2D(), BatchNorm(), MaxPool2D(), Sign(), Identity(), Activation(), Softmax(),
-    Clip(), Rescaling(), Concat(), Add(), Requant(), SignS16(), AvgPool(), DenseS16(), ZeroPad())}
+    Clip(), Rescaling(), Concat(), Add(), Requant(), SignS16(), AvgPool(), DenseS16(), ZeroPad(), Reshape())}
 
 
 def get(name: str) -> Op:
