@@ -52,7 +52,8 @@ class _Pending:
     added: bool = False  # an add reads it: its sign then comes from the stream (one convolution, not two)
 
     def then(self, kind: str, item, source: str) -> _Pending:
-        return _Pending(self.acc, self.inp, self.items + ((kind, item),), self.sources + (source,))
+        sources = self.sources if source in self.sources else self.sources + (source,)  # a fused activation
+        return _Pending(self.acc, self.inp, self.items + ((kind, item),), sources)
 
 
 @dataclass
