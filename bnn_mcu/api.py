@@ -183,12 +183,12 @@ def as_inputs(x, y, graph) -> tuple[np.ndarray, np.ndarray | None]:
 
 def run_project(project, x, y=None, *, keras=None, port: str | None = None, baud: int | None = None,
                 allow_clipping: bool = False, build: bool = True, timeout: float = 10.0,
-                status=None, **options):
-    """:func:`run` without the final check: (RunResult, runner summary object). ``options`` pass through
-    to :func:`bnn_mcu.runner.run`."""
+                report: str | Path | None = None, status=None, **options):
+    """:func:`run` without the final check, for the CLI: ``(RunResult, RunSummary, arrays)``, where
+    ``arrays`` is what ``run --outputs`` writes. ``options`` pass through to :func:`bnn_mcu.runner.run`."""
     import math
 
-    from . import modelfile, reference, runner
+    from . import fileio, modelfile, reference, runner
     from .build import build as _build
 
     if not math.isfinite(timeout) or timeout <= 0:
@@ -199,9 +199,15 @@ def run_project(project, x, y=None, *, keras=None, port: str | None = None, baud
     graph = project.graph()
     x, y = as_inputs(x, y, graph)
     runner.check_clipping(runner.clipping(x, graph.input_range), allow=allow_clipping)
+    if report is not None:
+        fileio.check_writable(report, "--report")
     if keras is not None and _is_path(keras):
         modelfile.vet(keras)
     port, baud = resolve_serial(project, port, baud)
+    if keras is not None:  # loaded once, checked to be the project's model, before any target time
+        if status and _is_path(keras):
+            status(f"loading {keras} (TensorFlow takes a few seconds to start)...")
+        keras = runner.load_keras_for(project, keras, graph)
     sizes = None
     if not port and build:
         if status:
@@ -215,15 +221,47 @@ def run_project(project, x, y=None, *, keras=None, port: str | None = None, baud
                                  **options)
     if sizes:
         summary.flash_bytes, summary.ram_bytes = sizes
-    ref = reference.run(graph, runner.quantize(x, graph))
+    q = runner.quantize(x, graph)
+    ref = reference.run(graph, q)
     result = RunResult(outputs=arrays["raw"], logits=arrays["logits"], top1=arrays["top1"],
                        counts=arrays["count"], reference=ref.raw, summary=summary.as_dict())
+    if report is not None:
+        if status:
+            status(f"writing the report {report}...")
+        write_report(report, project, result, x=x, y=y, keras=keras, q=q, ref=ref, profile=not port)
     return result, summary, arrays
 
 
+PROFILE_INPUTS = 3  # inputs the report's per-layer chart is measured on (a PROFILE run in QEMU)
+
+
+def write_report(path, project: Project, result: RunResult, *, x, y, keras, q, ref, profile: bool) -> Path:
+    """The HTML validation report of a run (:mod:`bnn_mcu.report`). ``profile``: also boot QEMU once
+    more for the instructions per layer (PROFILE on the first inputs)."""
+    from . import bench, larqcheck, reference, report
+
+    graph = project.graph()
+    data = report.ReportData(
+        summary=result.summary, model_name=graph.name, softmax=graph.softmax, target_top1=result.top1,
+        reference_top1=ref.top1, target_outputs=result.logits, labels=y, plan=project.meta.get("plan", {}),
+        count_unit=result.summary.get("count_unit", "instructions"),
+        float_outputs=None if keras is None else larqcheck.larq_outputs(keras, graph, x),
+        stack_used=result.summary.get("stack_used_bytes"))
+    if profile and project.board().qemu is not None:
+        n = min(PROFILE_INPUTS, len(q))
+        kb = bench.bench_kernels(project, bench.default_kernels(project), q[:n], reference.run(graph, q[:n]))
+        data.layers = [(lb.name, lb.kind, lb.macs, lb.instructions) for lb in kb.layers]
+        data.count_unit = "instructions"
+        data.sections = kb.sections
+        data.stack_used = kb.stack_used_bytes if data.stack_used is None else data.stack_used
+    elif project.elf().is_file():
+        data.sections = bench._sections(project.elf())
+    return report.write(path, data)
+
+
 def run(project, x, y=None, *, keras=None, port: str | None = None, baud: int | None = None,
-        allow_clipping: bool = False, build: bool = True, timeout: float = 10.0, check: bool = True,
-        **options) -> RunResult:
+        allow_clipping: bool = False, build: bool = True, timeout: float = 10.0, report: str | Path | None = None,
+        check: bool = True, **options) -> RunResult:
     """Run float inputs ``x`` (as the Keras model takes them; quantised with the project's input range)
     on the target and compare every output with the numpy reference.
 
@@ -231,13 +269,15 @@ def run(project, x, y=None, *, keras=None, port: str | None = None, baud: int | 
     keras:    the Larq model (in memory or a path): exact check and agreement with the float model
     port:     a board's serial device ("auto": by its USB IDs); default: the board in QEMU
     build:    (re)build the firmware first (incremental)
+    report:   write the HTML validation report here (bnn_mcu.report)
     check:    raise :class:`bnn_mcu.errors.MismatchError` when the target differs from the reference
     options:  passed on to :func:`bnn_mcu.runner.run`
     """
     from . import runner
 
     result, summary, _arrays = run_project(project, x, y, keras=keras, port=port, baud=baud,
-                                           allow_clipping=allow_clipping, build=build, timeout=timeout, **options)
+                                           allow_clipping=allow_clipping, build=build, timeout=timeout,
+                                           report=report, **options)
     if check:
         runner.check(summary)
     return result

@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  bnn-mcu run out/mnist --inputs digits.npz\n"
                "  bnn-mcu run out/mnist --inputs digits.npz --outputs y.npz --json\n"
                "  bnn-mcu run out/mnist --inputs digits.npz --port /dev/ttyACM0   # a real board\n"
-               "  bnn-mcu run out/mnist --inputs digits.npz --keras model.h5      # also compare with Larq\n\n"
+               "  bnn-mcu run out/mnist --inputs digits.npz --keras model.h5      # also compare with Larq\n"
+               "  bnn-mcu run out/mnist --inputs digits.npz --keras model.h5 --report out/report.html\n\n"
                "INPUTS.npz: 'x' = float inputs exactly as the Keras model takes them (quantised with the\n"
                "project's input range), optional 'y' = integer labels. OUTPUTS.npz gets 'raw' (the\n"
                "target's int32 outputs), 'logits' (float outputs rebuilt on the host; softmax applied if\n"
@@ -128,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-clipping", action="store_true",
                    help="run even if more than 0.1%% of the input values lie outside the project's input "
                    "range (they are clipped to it)")
+    p.add_argument("--report", metavar="REPORT.html", help="also write a self-contained HTML validation report: "
+                   "verdict, accuracies, agreement with the float model (--keras), confusion matrix (labels), "
+                   "output differences, instructions per layer (one more QEMU boot, PROFILE on 3 inputs), "
+                   "flash and RAM")
     p.add_argument("--no-build", action="store_true", help="do not (re)build the firmware first")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="seconds to wait for each reply (default 10; raise it for big models on slow boards)")
@@ -270,7 +275,7 @@ def cmd_run(args) -> int:
         fileio.check_writable(args.outputs, "--outputs")
     _result, summary, arrays = api.run_project(
         project, x, y, keras=args.keras, port=args.port, baud=args.baud, allow_clipping=args.allow_clipping,
-        build=not args.no_build, timeout=args.timeout, status=_status)
+        build=not args.no_build, timeout=args.timeout, report=args.report, status=_status)
     write_error = None
     if args.outputs:
         try:
