@@ -27,7 +27,7 @@ from .layouts import DEFAULT_KERNELS, KERNEL_SETS
 
 DEFAULT_BOARD = "mps2-an386"
 DEFAULT_INPUT_RANGE = (0.0, 1.0)
-LAYOUTS = ("firmware", "library")
+LAYOUTS = ("firmware", "library", "package")
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,12 @@ def convert_model(model, outdir: str | Path, *, board: str = DEFAULT_BOARD,
         raise UsageError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     if kernels not in KERNEL_SETS:
         raise UsageError(f"unknown kernel set '{kernels}'; available: {', '.join(KERNEL_SETS)}")
-    if name is not None and layout != "library":
+    if name is not None and layout == "firmware":
         raise UsageError("a name is for libraries: convert with --as library --name NAME")
     board_ = load_board(board)
     outdir = Path(outdir)
     codegen.check_project_path(outdir)  # everything the user named is checked before TensorFlow starts
-    if layout == "library":
+    if layout != "firmware":
         name = library.check_name(name) if name is not None else library.default_name(outdir)
     if _is_path(model):
         if status:
@@ -82,13 +82,16 @@ def convert_model(model, outdir: str | Path, *, board: str = DEFAULT_BOARD,
     if layout == "library":
         gen = library.write_library(graph, mplan, board_, outdir, name=name, source=source, kernels=kernels,
                                     force=force)
+    elif layout == "package":
+        gen = library.write_package(graph, mplan, board_, outdir, name=name, source=source, kernels=kernels,
+                                    force=force)
     else:
         gen = codegen.write_project(graph, mplan, board_, outdir, source=source, kernels=kernels, force=force)
     summary = {"project": str(gen.outdir), "model_hash": gen.model_hash, "board": board_.name,
                "input_range": list(graph.input_range), "layers": len(graph.layers),
                "binary_macs": int(sum(n.macs for n in graph.layers)), "plan": mplan.as_dict(),
                "files": len(gen.files), "kernels": kernels, "layout": layout}
-    if layout == "library":
+    if layout != "firmware":
         summary["name"] = name
     return Conversion(project=Project.load(gen.outdir), files=gen.files, summary=summary)
 
@@ -105,9 +108,9 @@ def convert(model, outdir: str | Path, *, board: str = DEFAULT_BOARD, input_rang
     input_range: (LO, HI) of the float input; the target takes q = 0..255 for x = LO + q*(HI-LO)/255
                  (default (0, 1), or (0, 255) for a model starting with a Rescaling layer)
     kernels:     "bitsliced" (default) or "ref"
-    layout:      "firmware" (a standalone app for the board: build, run, bench) or "library" (a CMake
+    layout:      "firmware" (a standalone app for the board: build, run, bench), "library" (a CMake
                  library with one header for your own firmware; ``name`` prefixes every symbol, default:
-                 the directory's name)
+                 the directory's name) or "package" (the same for Arduino, PlatformIO and Zephyr)
     """
     return convert_model(model, outdir, board=board, input_range=input_range, kernels=kernels,
                          layout=layout, name=name, force=force).project

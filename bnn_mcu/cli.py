@@ -76,9 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="converting into an existing project refuses to overwrite files you changed there "
                    "(it names them); --force overwrites them")
-    p.add_argument("--as", dest="layout", choices=["firmware", "library"], default="firmware",
+    p.add_argument("--as", dest="layout", choices=["firmware", "library", "package"], default="firmware",
                    help="firmware (default): a standalone app for the board, for build/run/bench; library: a "
-                   "CMake library with one header (include/NAME.h) for your own firmware, no app/startup/UART")
+                   "CMake library with one header (include/NAME.h) for your own firmware, no app/startup/UART; "
+                   "package: the same as one directory for Arduino (library.properties), PlatformIO "
+                   "(library.json) and Zephyr (zephyr/module.yml)")
     p.add_argument("--name", help="library only: the C prefix of every symbol, the header and the CMake target "
                    "(a C identifier; default: the output directory's name)")
     _add_common(p)
@@ -224,7 +226,13 @@ def cmd_convert(args) -> int:
                              status=_status)
     obj, plan = conv.summary, conv.project.meta["plan"]
     lo, hi = obj["input_range"]
-    if args.layout == "library":
+    if args.layout == "package":
+        name = obj["name"]
+        first = (f"converted {args.model} -> {obj['project']} (package '{name}' for Arduino, PlatformIO and Zephyr, "
+                 f"{obj['files']} files)\n  header       {obj['project']}/src/{name}.h")
+        nxt = (f"next: copy {obj['project']} into your Arduino libraries or PlatformIO lib/ folder, or add it to "
+               f"ZEPHYR_EXTRA_MODULES with CONFIG_BNN_MCU_{name.upper()}=y")
+    elif args.layout == "library":
         name = obj["name"]
         first = (f"converted {args.model} -> {obj['project']} (library '{name}', {obj['files']} files)\n"
                  f"  header       {obj['project']}/include/{name}.h")

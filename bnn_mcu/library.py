@@ -103,7 +103,7 @@ def write_library(graph, plan, board, outdir: str | Path, *, name: str, source: 
     files = runtime_files(fw)
     lo, hi = (float(v) for v in graph.input_range)
     ctx = codegen.model_context(graph, plan, board, source=source, kernels=kernels)
-    ctx.update(name=name, NAME=name.upper(), runtime_digest=runtime_digest(files),
+    ctx.update(name=name, NAME=name.upper(), package=False, runtime_digest=runtime_digest(files),
                input_lo=repr(lo), input_hi=repr(hi), input_lo_hex=lo.hex(), input_scale_hex=(255.0 / (hi - lo)).hex())
     outdir.mkdir(parents=True, exist_ok=True)
     for sub in ("include", "src", "runtime"):
@@ -118,4 +118,89 @@ def write_library(graph, plan, board, outdir: str | Path, *, name: str, source: 
         shutil.copyfile(src, outdir / rel)
     meta = codegen.project_meta(graph, plan, board, source=source, kernels=kernels, layout=LAYOUT,
                                 extra_meta={"library_name": name, **(extra_meta or {})})
+    return codegen.finish(outdir, graph, meta)
+
+
+# --------------------------------------------------------------------------------------------------
+# One directory for Arduino, PlatformIO and Zephyr (``convert --as package``)
+
+PACKAGE_LAYOUT = "package"
+_GLOBAL_FUNCTION = re.compile(r"\b(bnn_[a-z0-9_]+)\s*\(")
+
+
+def runtime_globals(fw: Path) -> list[str]:
+    """The runtime's functions with external linkage: those its public headers declare (kernels.h,
+    invoke.h); a package renames each to NAME_bnn_* (``tests/test_library_packages.py`` checks with nm
+    that no other global symbol is left)."""
+    names = set()
+    for h in ("kernels.h", "invoke.h"):
+        names |= {n for n in _GLOBAL_FUNCTION.findall((fw / "include" / "bnn" / h).read_text()) if not n.endswith("_t")}
+    return sorted(names)
+
+
+def package_runtime(fw: Path, kernels: str) -> list[Path]:
+    """The runtime sources one kernel set compiles to: the set's files, the ref files it does not
+    replace, their private headers and invoke.c (the rule of the CMake projects, flattened)."""
+    own = sorted(p for p in (fw / "src" / kernels).iterdir() if p.suffix in (".c", ".h"))
+    names = {p.name for p in own}
+    ref = [p for p in sorted((fw / "src" / "ref").iterdir()) if p.suffix in (".c", ".h") and p.name not in names]
+    return [fw / "src" / "invoke.c", *own, *ref] if kernels != "ref" else [fw / "src" / "invoke.c", *ref]
+
+
+def write_package(graph, plan, board, outdir: str | Path, *, name: str, source: str, kernels: str,
+                  force: bool = False) -> codegen.GeneratedProject:
+    """The library as one directory that Arduino (``library.properties``, ``src/``), PlatformIO
+    (``library.json``) and Zephyr (``zephyr/module.yml``, ``zephyr/CMakeLists.txt``, ``zephyr/Kconfig``)
+    accept. Arduino and PlatformIO compile every C file under ``src/``: the runtime there is the one kernel
+    set, flattened, and every C file includes ``NAME_names.h`` first (the set's define, and the runtime's
+    global functions renamed ``NAME_bnn_*``), so two packages link into one firmware."""
+    import json
+
+    from . import __version__
+
+    outdir = Path(outdir)
+    check_name(name)
+    codegen.prepare_outdir(outdir, force=force, layout=PACKAGE_LAYOUT)
+    fw = firmware_dir()
+    lo, hi = (float(v) for v in graph.input_range)
+    ctx = codegen.model_context(graph, plan, board, source=source, kernels=kernels)
+    ctx.update(name=name, NAME=name.upper(), package=True, kconfig=f"BNN_MCU_{name.upper()}",
+               runtime_globals=runtime_globals(fw), input_lo=repr(lo), input_hi=repr(hi),
+               input_lo_hex=lo.hex(), input_scale_hex=(255.0 / (hi - lo)).hex())
+    outdir.mkdir(parents=True, exist_ok=True)
+    for sub in ("src", "zephyr"):
+        if (outdir / sub).exists():
+            shutil.rmtree(outdir / sub)
+        (outdir / sub).mkdir()
+    src = outdir / "src"
+    (src / "bnn").mkdir()
+    (src / f"{name}_runtime").mkdir()
+    files = {
+        "library.properties": render("package_library.properties.j2", ctx),
+        f"src/{name}.h": render("library.h.j2", ctx),
+        f"src/{name}.c": render("library.c.j2", ctx),
+        f"src/{name}_names.h": render("package_names.h.j2", ctx),
+        "zephyr/module.yml": render("package_module.yml.j2", ctx),
+        "zephyr/CMakeLists.txt": render("package_zephyr_CMakeLists.txt.j2", ctx),
+        "zephyr/Kconfig": render("package_zephyr_Kconfig.j2", ctx),
+    }
+    manifest_json = {
+        "name": name, "version": __version__,
+        "description": f"Binary neural network converted by bnn-mcu (model hash {ctx['hash'][:16]}); API in {name}.h",
+        "keywords": ["bnn", "binary neural network", "tinyml", "bnn-mcu"],
+        "frameworks": "*", "platforms": "*",
+        "build": {"srcDir": "src", "includeDir": "src", "flags": ["-ffp-contract=off"]},
+    }
+    files["library.json"] = json.dumps(manifest_json, indent=2) + "\n"
+    for rel, text in files.items():
+        (outdir / rel).write_text(text)
+    for h in RUNTIME_HEADERS:
+        shutil.copyfile(fw / "include" / "bnn" / h, src / "bnn" / h)
+    for f in package_runtime(fw, kernels):
+        text = f.read_text()
+        if f.suffix == ".c":  # the names first: the runtime's own sources stay as they are in firmware/
+            text = f'#include "../{name}_names.h" /* added by bnn-mcu: prefixed names */\n' + text
+        (src / f"{name}_runtime" / f.name).write_text(text)
+    meta = codegen.project_meta(graph, plan, board, source=source, kernels=kernels, layout=PACKAGE_LAYOUT,
+                                extra_meta={"library_name": name})
     return codegen.finish(outdir, graph, meta)

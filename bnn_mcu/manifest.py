@@ -19,6 +19,7 @@ OWNED_DIRS = ("model", "runtime")
 OWNED = {
     "firmware": (OWNED_FILES, OWNED_DIRS),
     "library": (("CMakeLists.txt", "bnn_model.npz"), ("include", "src", "runtime")),
+    "package": (("library.properties", "library.json", "bnn_model.npz"), ("src", "zephyr")),
 }
 
 

@@ -87,3 +87,14 @@ def test_cli_refuses_bad_library_options(mlp_h5, tmp_path, capsys, argv, message
 def test_default_name_must_be_an_identifier(mlp_h5, tmp_path, capsys):
     assert main(["convert", str(mlp_h5), "-o", str(tmp_path / "my-model"), "--as", "library"]) == 2
     assert "--name" in capsys.readouterr().err
+
+
+def test_package_edits_are_not_overwritten(mlp_h5, tmp_path, capsys):
+    out = tmp_path / "kws"
+    assert main(["convert", str(mlp_h5), "-o", str(out), "--as", "package"]) == 0
+    props = out / "library.properties"
+    props.write_text(props.read_text().replace("category=Data Processing", "category=Sensors"))
+    capsys.readouterr()
+    assert main(["convert", str(mlp_h5), "-o", str(out), "--as", "package"]) == 2
+    assert "library.properties (edited since convert)" in capsys.readouterr().err
+    assert "category=Sensors" in props.read_text()

@@ -73,11 +73,24 @@ def test_two_libraries_in_one_firmware_equal_the_reference(libraries, tmp_path):
             "bnn_graph_invoke"} <= names
     assert not [n for n in names if n.startswith("bnn_model")]
     assert not any(n in names for n in ("bnn_uart_putc", "bnn_platform_init", "malloc", "_sbrk"))
+    check_two_models(run_in_qemu(elf), libraries)
+    assert Project.load(libraries["kws"]).graph().input_range == (-1.0, 1.0)
+
+
+def run_in_qemu(elf) -> str:
+    """Boot the example on the emulated MPS2-AN386; its semihosting console (stdout or stderr, depending
+    on QEMU's stdio), after checking it exited 0 and finished."""
     r = subprocess.run(["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "none",
                         "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)],
                        capture_output=True, text=True, timeout=60)
-    console = r.stdout + r.stderr  # the semihosting console: stdout or stderr, depending on QEMU's stdio
+    console = r.stdout + r.stderr
     assert r.returncode == 0 and "~~~ALL DONE~~~" in console, console
+    return console
+
+
+def check_two_models(console: str, libraries: dict) -> None:
+    """Every line the example printed for each model equals the host: outputs and top class (numpy
+    reference), float logits bit for bit (float32 of the host's double), quantised bytes."""
     lines = [ln.split() for ln in console.splitlines()]
     for name, path in libraries.items():
         project = Project.load(path)
@@ -95,7 +108,6 @@ def test_two_libraries_in_one_firmware_equal_the_reference(libraries, tmp_path):
         quant = next(ln for ln in lines if ln[:2] == [name, "quantize"])[2]
         lo, hi = graph.input_range
         assert bytes.fromhex(quant) == quantize_input(RAMP[: min(64, graph.input_bytes)], lo, hi).tobytes()
-    assert Project.load(libraries["kws"]).graph().input_range == (-1.0, 1.0)
 
 
 def test_libraries_from_different_runtimes_refuse_to_share_one(libraries, tmp_path):
