@@ -120,16 +120,24 @@ def _project(project) -> Project:
     return project if isinstance(project, Project) else Project.load(project)
 
 
+def firmware_project(project) -> Project:
+    """``project`` (a path or a :class:`Project`) loaded, refused unless it is a firmware project: a
+    library or a package goes into the user's own firmware and has nothing to build, run or flash."""
+    project = _project(project)
+    layout = project.meta.get("layout", "firmware")
+    if layout != "firmware":
+        raise UsageError(f"{project.path} is a {layout} (convert --as {layout}); build, run, bench and flash take "
+                         "firmware projects", hint="add it to your firmware (README: 'In your own firmware'), or "
+                         "convert the model without --as into another directory")
+    return project
+
+
 def build(project, *, host: bool = False) -> BuildResult:
     """Cross-compile a firmware project (CMake + arm-none-eabi-gcc), or a native executable with
     ``host=True``; returns the artifact and its flash/RAM bytes."""
     from .build import build as _build
 
-    project = _project(project)
-    if project.meta.get("layout", "firmware") != "firmware":
-        raise UsageError(f"{project.path} is a library: add it to your firmware's CMake project "
-                         "(add_subdirectory); build and run take firmware projects")
-    return _build(project, host=host)
+    return _build(firmware_project(project), host=host)
 
 
 @dataclass(frozen=True)
@@ -196,9 +204,7 @@ def run_project(project, x, y=None, *, keras=None, port: str | None = None, baud
 
     if not math.isfinite(timeout) or timeout <= 0:
         raise UsageError(f"--timeout must be a positive number of seconds, not {timeout}")
-    project = _project(project)
-    if project.meta.get("layout", "firmware") != "firmware":
-        raise UsageError(f"{project.path} is a library; run takes firmware projects")
+    project = firmware_project(project)
     graph = project.graph()
     x, y = as_inputs(x, y, graph)
     runner.check_clipping(runner.clipping(x, graph.input_range), allow=allow_clipping)

@@ -250,10 +250,9 @@ def cmd_convert(args) -> int:
 
 
 def cmd_build(args) -> int:
-    from .api import build
-    from .build import Project
+    from .api import build, firmware_project
 
-    project = Project.load(args.project)
+    project = firmware_project(args.project)
     _status(f"building {project.path}{' for the host' if args.host else ''}...")
     res = build(project, host=args.host)
     obj = {"project": str(project.path), **res.as_dict()}
@@ -269,13 +268,12 @@ def cmd_build(args) -> int:
 
 def cmd_run(args) -> int:
     from . import api, fileio, runner
-    from .build import Project
     from .errors import OutputWriteError
 
     # Everything the user named is checked before TensorFlow loads, the build runs or QEMU boots.
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    project = Project.load(args.project)
+    project = api.firmware_project(args.project)
     x, y = runner.load_inputs(args.inputs, project.graph())
     if args.limit is not None:
         x, y = x[: args.limit], (None if y is None else y[: args.limit])
@@ -335,9 +333,9 @@ def _run_text(s) -> str:
 
 def cmd_bench(args) -> int:
     from . import bench
-    from .build import Project
+    from .api import firmware_project
 
-    project = Project.load(args.project)
+    project = firmware_project(args.project)
     graph = project.graph()
     kernel_sets = bench.parse_kernels(project, args.kernels)
     q, source = bench.bench_inputs(graph, args.n, args.inputs)
@@ -431,10 +429,10 @@ def _resolve_serial(project, port: str | None, baud: int | None) -> tuple[str | 
 
 
 def cmd_flash(args) -> int:
-    from .build import Project
+    from .api import firmware_project
     from .flash import flash
 
-    project = Project.load(args.project)
+    project = firmware_project(args.project)
     _status(f"flashing {project.path}...")
     res = flash(project, probe=args.probe, tool=args.tool)
     _emit(args, res, f"flashed {res['firmware']} into {res['board']} with {res['tool']}"

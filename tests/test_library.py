@@ -98,3 +98,13 @@ def test_package_edits_are_not_overwritten(mlp_h5, tmp_path, capsys):
     assert main(["convert", str(mlp_h5), "-o", str(out), "--as", "package"]) == 2
     assert "library.properties (edited since convert)" in capsys.readouterr().err
     assert "category=Sensors" in props.read_text()
+
+
+@pytest.mark.parametrize("verb", [["build"], ["run", "--inputs", "x.npz"], ["bench"], ["flash"]])
+def test_firmware_verbs_refuse_a_library(mlp_h5, tmp_path, capsys, verb):
+    out = tmp_path / "kws"
+    assert main(["convert", str(mlp_h5), "-o", str(out), "--as", "library"]) == 0
+    capsys.readouterr()
+    assert main([verb[0], str(out), *verb[1:]]) == 2
+    err = capsys.readouterr().err
+    assert "is a library (convert --as library)" in err and "Traceback" not in err
