@@ -13,6 +13,25 @@ The Python API (keyword-only options, typed results; the CLI is a thin layer ove
 
 __version__ = "0.1.0"
 
-from .api import Conversion, RunResult, build, convert, run  # noqa: E402 (after __version__, which they use)
+import types  # noqa: E402
+
+from . import build as _build_module  # noqa: E402 (after __version__, which the modules use)
+from .api import Conversion, RunResult, convert, run  # noqa: E402
+
+
+class _CallableModule(types.ModuleType):
+    """``bnn_mcu.build`` is both the module (``from bnn_mcu import build; build.Project``, as the code and
+    the tests have always used it) and the API function (``bnn_mcu.build(project)`` is
+    :func:`bnn_mcu.api.build`): calling the module calls the function."""
+
+    def __call__(self, project, **options):
+        """Build a firmware project: :func:`bnn_mcu.api.build` (``host=True`` for a native executable)."""
+        from .api import build as _build
+
+        return _build(project, **options)
+
+
+_build_module.__class__ = _CallableModule
+build = _build_module
 
 __all__ = ["Conversion", "RunResult", "__version__", "build", "convert", "run"]

@@ -38,6 +38,14 @@ def test_notebook_example_end_to_end(tmp_path, capsys):
     assert "bit-exact with the reference: 60/60" in capsys.readouterr().out
 
 
+def test_build_is_the_module_and_the_function():
+    from bnn_mcu import build  # the module, as the code has always imported it
+
+    assert build is bnn_mcu.build and build.Project and callable(bnn_mcu.build)
+    with pytest.raises(UsageError, match="not a bnn-mcu project"):
+        bnn_mcu.build("/nonexistent/project")
+
+
 def test_api_refuses_bad_arguments(tmp_path):
     with pytest.raises(UsageError, match="Keras model or a path"):
         bnn_mcu.convert(42, tmp_path / "a")
