@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything bnn-mcu needs on a fresh Debian machine (run as root, or with sudo available).
-#   apt: cmake, the Arm GNU toolchain with newlib, QEMU for Cortex-M, clang + libFuzzer (protocol fuzzing)
+#   apt: cmake, the Arm GNU toolchain with newlib, QEMU for Cortex-M, clang + libFuzzer (protocol fuzzing),
+#        chromium (headless: the test that the HTML report displays)
 #   pip: a virtualenv at .venv/ in the repo root with bnn-mcu installed (editable) and its pinned deps
 # Idempotent: re-running skips what is already there.
 set -euo pipefail
