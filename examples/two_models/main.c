@@ -4,8 +4,9 @@
  *
  * For each model: N_INPUTS pseudo-random 8-bit inputs (xorshift32 from a fixed seed, so the host can
  * regenerate them), one inference each with NAME_invoke_top and NAME_invoke (must agree), the float
- * logits with NAME_logits; and NAME_quantize on a fixed ramp of floats. Every result is printed on the
- * semihosting console, one line each, for tests/test_library_qemu.py to compare with the reference:
+ * logits with NAME_logits; and NAME_quantize on a fixed ramp of floats; NULL arguments must be refused.
+ * Every result is printed on the semihosting console, one line each, for tests/test_library_qemu.py to
+ * compare with the reference:
  *
  *   <model> input <i> top <class> out <int32,...> logits <float bits in hex,...>
  *   <model> quantize <hex bytes>
@@ -90,6 +91,10 @@ static uint32_t float_bits(float f)
         static int32_t out[NAME##_OUTPUT_COUNT], again[NAME##_OUTPUT_COUNT];                             \
         static float logits[NAME##_OUTPUT_COUNT], ramp[RAMP];                                            \
         rng = (seed);                                                                                    \
+        if (name##_invoke(NULL, out) != BNN_ERR_ARG || name##_invoke(in, NULL) != BNN_ERR_ARG ||         \
+            name##_invoke_top(NULL, out) != -1) {                                                        \
+            return 4; /* NULL arguments are refused, not dereferenced */                                 \
+        }                                                                                                \
         for (uint32_t k = 0; k < N_INPUTS; k++) {                                                        \
             for (uint32_t j = 0; j < NAME##_INPUT_BYTES; j++) {                                          \
                 in[j] = (uint8_t)(xorshift32() >> 24);                                                   \
