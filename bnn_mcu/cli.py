@@ -60,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         "sign into integer thresholds, pack weights 1 bit each and write a CMake firmware project.",
         epilog="examples:\n  bnn-mcu convert model.h5 -o out/mnist --board mps2-an386\n"
                "  bnn-mcu convert saved_model/ -o out/m --input-range -1 1 --json\n"
-               "  bnn-mcu convert model.h5 -o out/kws --as library --name kws   # for your own firmware\n\n"
+               "  bnn-mcu convert model.h5 -o out/kws --as library --name kws   # for your own firmware\n"
+               "  bnn-mcu convert model.h5 -o out/kws --as package --name kws   # Arduino, PlatformIO, Zephyr\n\n"
                "The project holds the generated model (model/), a copy of the runtime (runtime/), the "
                "linker script\nand bnn_model.npz (the integer graph the reference runs). Converting the "
                "same model twice\ngives byte-identical files.")

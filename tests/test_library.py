@@ -108,3 +108,13 @@ def test_firmware_verbs_refuse_a_library(mlp_h5, tmp_path, capsys, verb):
     assert main([verb[0], str(out), *verb[1:]]) == 2
     err = capsys.readouterr().err
     assert "is a library (convert --as library)" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("layout", ["library", "package"])
+def test_converting_twice_gives_identical_files(mlp_h5, tmp_path, layout):
+    a, b = tmp_path / "a" / "kws", tmp_path / "b" / "kws"
+    for out in (a, b):
+        assert main(["convert", str(mlp_h5), "-o", str(out), "--as", layout]) == 0
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
