@@ -131,27 +131,24 @@ _PERCENT = re.compile(r"^\[\s*(\d+)%\]")
 def _run_with_progress(cmd: list[str], label: str) -> tuple[str, str, int]:
     """``cmd`` with stdout read line by line: each ``[ NN%]`` redraws ``label [#####     ] NN%`` on the
     terminal (stderr); the line is cleared at the end. Returns (stdout, stderr, exit code)."""
+    from .progress import Bar
+
     lines: list[str] = []
+    bar = Bar(label, 100, unit="%", enabled=True)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    shown = False
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line)
             m = _PERCENT.match(line)
             if m:
-                pct = min(100, int(m.group(1)))
-                sys.stderr.write(f"\r{label} [{'#' * (pct * 30 // 100):<30}] {pct:3d}%")
-                sys.stderr.flush()
-                shown = True
+                bar.update(int(m.group(1)))
         code = proc.wait()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+        bar.close()
     return "".join(lines), "", code
 
 

@@ -168,20 +168,30 @@ def prepare_outdir(outdir: Path, *, force: bool, layout: str = "firmware") -> No
 
 
 def model_context(graph: IntGraph, plan: MemoryPlan, board, *, source: str, kernels: str) -> dict:
-    """What every template about the model needs (firmware project and library alike)."""
+    """What every template about the model needs (firmware project and library alike). Generating the
+    constant arrays is the slow part for big models: a progress bar counts the layers on a terminal."""
+    from .progress import Bar
+
     fw = firmware_dir()
     sets = layouts.available_sets(fw / "src")
     if kernels not in sets:
         raise UsageError(f"unknown kernel set '{kernels}'; available: {', '.join(sets)}")
     digest = ir.model_hash(graph)
+    bar = Bar("generating C", len(graph.layers), unit=" layers")
+    layers = []
+    try:
+        for i, node in enumerate(graph.layers):
+            bar.update(i)
+            layers.append(_layer_context(i, node, plan, kernels))
+    finally:
+        bar.close()
     return {
         "version": __version__, "model_name": untrusted(graph.name), "source": untrusted(source),
         "hash": digest, "hash_bytes": ", ".join(f"0x{b:02x}" for b in bytes.fromhex(digest)[:16]),
         "board": board, "input_range": graph.input_range, "input_shape": graph.input_shape,
         "input_bytes": graph.input_bytes, "output_count": graph.output_count,
         "output_channels": graph.output.shape[2], "plan": plan, "arena_words": max(1, plan.arena_bytes // 4),
-        "layers": [_layer_context(i, node, plan, kernels) for i, node in enumerate(graph.layers)],
-        "output_offset": plan.buffers[-1].out_offset,
+        "layers": layers, "output_offset": plan.buffers[-1].out_offset,
         "out_scale": c_doubles(graph.out_scale), "out_offset": c_doubles(graph.out_offset), "kernels": kernels,
         "defines": sorted(board.defines.items()), "softmax": graph.softmax,
     }
