@@ -1,4 +1,4 @@
-"""``python -m bnn_mcu``: the same CLI as ``bnn-mcu``."""
+"""``python -m bnn_mcu``: the same as the ``bnn-mcu`` command."""
 
 import sys
 

@@ -298,7 +298,8 @@ def load_keras_for(project: Project, keras_model: str, graph):
     (same integer graph with the project's input range), before any target time is spent."""
     from . import fold, frontend, ir
 
-    model = frontend.load_model(keras_model)
+    # a path, or (Python API) the Keras model itself
+    model = frontend.load_model(keras_model) if isinstance(keras_model, (str, Path)) else keras_model
     theirs = fold.fold(frontend.lower(model), tuple(graph.input_range))
     if ir.model_hash(theirs) != project.model_hash:
         raise UsageError(
