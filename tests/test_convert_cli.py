@@ -242,7 +242,8 @@ def test_model_that_does_not_fit_a_board_file_is_refused_before_building(tmp_pat
     assert obj["fits"] is False and "flash" in obj["why_not"]
 
 
-@pytest.mark.parametrize("case", ["bn_after_concat", "add", "ends_in_concat", "shared_layer", "two_outputs"])
+@pytest.mark.parametrize("case", ["bn_after_concat", "add_of_concat", "multiply", "ends_in_concat", "shared_layer",
+                                  "two_outputs"])
 def test_unsupported_branches_are_refused_clearly(tmp_path, capsys, case):
     """Branching models the target cannot run exactly are refused naming the layer and what is
     supported (exit 4, no traceback, nothing written)."""
@@ -255,9 +256,12 @@ def test_unsupported_branches_are_refused_clearly(tmp_path, capsys, case):
         cat = k.layers.Concatenate()([x, y])
         z = k.layers.BatchNormalization(name="bn_on_cat")(cat)
         outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("bn_on_cat", "real values of a concatenation")
-    elif case == "add":
-        z = k.layers.Add(name="residual")([x, y])
-        outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("residual", "not supported")
+    elif case == "add_of_concat":
+        z = k.layers.Add(name="residual")([k.layers.Concatenate()([x, y]), k.layers.Concatenate()([y, x])])
+        outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("residual", "signs only are kept")
+    elif case == "multiply":
+        z = k.layers.Multiply(name="gate")([x, y])
+        outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("gate", "not supported")
     elif case == "ends_in_concat":
         outputs, expected = k.layers.Concatenate(name="cat_out")([x, y]), ("output", "ends in a quantized layer")
     elif case == "shared_layer":
