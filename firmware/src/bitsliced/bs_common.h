@@ -10,8 +10,7 @@
  * words of a block. The counts are then compared with tau + 1 in bit-sliced form (MSB first), which
  * yields the 32 output bits directly as one packed word.
  *
- * u8 -> b1 ("u8_transposed" weights): the same vertical counters, fed with the 8-bit inputs bit
- * plane by bit plane (see bnn_bs_pixel_u8).
+ * u8 -> b1 ("u8_bytemask" weights): sums of absolute differences, see bs_u8.h.
  *
  * 'same' padding (kernels.h): a b1 tap outside the input reads as bit 0, so it adds its weight word
  * W_i itself (popcount(0 XOR w) = w); a u8 tap outside the input is q = 0 and is skipped. Only border
@@ -205,89 +204,6 @@ BNN_BS_INLINE void bnn_bs_pixel_b1(const bnn_conv_params_t *p, const uint32_t *i
     for (uint32_t g = 0; g < groups; g++) {
         bnn_bs_window_counts(d, in, w + g * k, iy0, ix0, border, q, planes);
         out_pixel[g] = bnn_bs_compare(q, t + g * planes, planes, bnn_bs_lane_mask(d->out_c, g));
-    }
-}
-
-/*
- * One output pixel of a u8 -> b1 layer ("u8_transposed": weights [G][KH][KW][C] one word per input,
- * lanes = output channels; thresholds as bit planes of tau' = tau + 255K + 1).
- *
- * The firmware wants bit = (S - 2*neg > tau) with S = sum(q) over the window and
- * neg = sum(q_i where lane o's weight bit i is 1). Per lane, with integers:
- *     S - 2*neg > tau  <=>  2*neg + tau < S  <=>  2*neg + tau' <= S + 255K,
- * where tau' = tau + 255K + 1 is in [0, 510K + 1] (tau is clamped into [-255K - 1, 255K]) and
- * 2*neg + tau' <= 1020K + 1, so P = bit_length(1020K + 1) planes hold every value.
- * neg is accumulated vertically: for every window input q_i != 0 and every set bit b of q_i, the
- * weight word W_i (lane o = bit_oi) is rippled into plane b. Then V = (neg << 1) + tau' is a
- * bit-sliced add, and V <= S + 255K a bit-sliced compare against one scalar for all 32 lanes.
- * 'same' padding: taps outside the input (q = 0) add nothing to S or neg, so the window is clipped
- * to its rows [ky_lo, ky_hi) and columns [kx_lo, kx_hi) inside the input (K stays the full window's:
- * the bound 255K and the planes do not change). Interior pixels clip nothing.
- */
-static inline void bnn_bs_pixel_u8(const bnn_conv_params_t *p, const uint8_t *in, const uint32_t *w,
-                                   const int32_t *thresholds, uint32_t planes, uint32_t oy, uint32_t ox,
-                                   uint32_t *out_pixel)
-{
-    const bnn_dims_t *d = &p->dims;
-    const uint32_t c = d->in_c;
-    const uint32_t k = (uint32_t)d->k_h * d->k_w * c;
-    const uint32_t groups = BNN_WORDS_FOR(d->out_c);
-    const int32_t iy0 = bnn_bs_origin(oy, d->stride_h, p->padding.top);
-    const int32_t ix0 = bnn_bs_origin(ox, d->stride_w, p->padding.left);
-    const int32_t ky_lo = iy0 < 0 ? -iy0 : 0;
-    const int32_t kx_lo = ix0 < 0 ? -ix0 : 0;
-    const int32_t ky_hi = (int32_t)d->in_h - iy0 < (int32_t)d->k_h ? (int32_t)d->in_h - iy0 : (int32_t)d->k_h;
-    const int32_t kx_hi = (int32_t)d->in_w - ix0 < (int32_t)d->k_w ? (int32_t)d->in_w - ix0 : (int32_t)d->k_w;
-    /* valid rows and bytes per row of the window (0 if the window misses the input entirely) */
-    const uint32_t rows = (ky_lo < ky_hi && kx_lo < kx_hi) ? (uint32_t)(ky_hi - ky_lo) : 0u;
-    const uint32_t row_len = rows ? (uint32_t)(kx_hi - kx_lo) * c : 0u;
-    const uint32_t row_stride = (uint32_t)d->in_w * c;
-    const uint32_t w_row = (uint32_t)d->k_w * c; /* weight words per window row */
-    const uint8_t *base = rows ? in + ((uint32_t)(iy0 + ky_lo) * d->in_w + (uint32_t)(ix0 + kx_lo)) * c : in;
-    const uint32_t w_first = ((uint32_t)ky_lo * d->k_w + (uint32_t)kx_lo) * c; /* first valid tap */
-    uint32_t sum = 0;
-    for (uint32_t ky = 0; ky < rows; ky++) {
-        const uint8_t *r = base + ky * row_stride;
-        for (uint32_t i = 0; i < row_len; i++) {
-            sum += r[i];
-        }
-    }
-    const uint32_t bound = sum + 255u * k; /* S + 255K */
-    uint32_t neg[BNN_BS_MAX_PLANES];
-    for (uint32_t g = 0; g < groups; g++) {
-        for (uint32_t pl = 0; pl < planes; pl++) {
-            neg[pl] = 0u;
-        }
-        const uint32_t *wr = w + g * k + w_first;
-        for (uint32_t ky = 0; ky < rows; ky++, wr += w_row) {
-            const uint8_t *r = base + ky * row_stride;
-            const uint32_t *wi = wr;
-            for (uint32_t i = 0; i < row_len; i++, wi++) {
-                uint32_t v = r[i];
-                while (v != 0u) {
-                    const uint32_t b = (uint32_t)__builtin_ctz(v);
-                    bnn_bs_ripple(neg, *wi, b);
-                    v &= v - 1u;
-                }
-            }
-        }
-        /* V = 2*neg + tau' (bit-sliced ripple-carry add), then lanes with V <= bound. */
-        const int32_t *t = thresholds + g * planes;
-        uint32_t carry = 0u, prev = 0u;
-        uint32_t gt = 0u, eq = ~0u;
-        uint32_t v_planes[BNN_BS_MAX_PLANES];
-        for (uint32_t pl = 0; pl < planes; pl++) {
-            const uint32_t a = prev, b = (uint32_t)t[pl];
-            prev = neg[pl];
-            v_planes[pl] = a ^ b ^ carry;
-            carry = (a & b) | (carry & (a ^ b));
-        }
-        for (uint32_t pl = planes; pl-- > 0u;) {
-            const uint32_t cm = (uint32_t)(-(int32_t)((bound >> pl) & 1u));
-            gt |= eq & v_planes[pl] & ~cm;
-            eq &= ~(v_planes[pl] ^ cm);
-        }
-        out_pixel[g] = ~gt & bnn_bs_lane_mask(d->out_c, g);
     }
 }
 
