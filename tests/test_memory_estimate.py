@@ -8,7 +8,7 @@ import shutil
 import models
 import pytest
 
-from bnn_mcu import build, codegen, fold, frontend, plan
+from bnn_mcu import bench, build, codegen, fold, frontend, plan
 from bnn_mcu.boards import load_board
 
 pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")
@@ -45,32 +45,9 @@ def test_estimate_within_5_percent(built, name, kernels):
     assert abs(p.ram_estimate - res.ram_bytes) <= 0.05 * res.ram_bytes, (p.ram_estimate, res.ram_bytes)
 
 
-def kernel_code_from_map(map_text: str, kernels: str) -> dict[str, int]:
-    """Code and constant bytes of each kernel file linked from runtime/src/<set>/ or runtime/src/ref/, by
-    the linker map (a kernel's static helpers and tables count with it): {bnn_<file stem>: bytes}."""
-    sizes: dict[str, int] = {}
-    section = None
-    for line in map_text.splitlines():
-        fields = line.split()
-        if fields and fields[0].startswith((".text", ".rodata")):
-            section = fields[0]
-            fields = fields[1:]
-        elif fields and fields[0].startswith("."):
-            section = None
-        if section is None or len(fields) != 3 or not fields[1].startswith("0x"):
-            continue
-        obj = fields[2]
-        for s in dict.fromkeys((kernels, "ref")):
-            mark = f"runtime/src/{s}/"
-            if mark in obj and obj.endswith(".c.obj") and int(fields[0], 16) != 0:
-                name = "bnn_" + obj.split(mark)[1][: -len(".c.obj")]
-                sizes[name] = sizes.get(name, 0) + int(fields[1], 16)
-    return sizes
-
-
 def test_kernel_code_table_matches_the_elf(built):
     for (_name, kernels), (_p, res) in built.items():
-        measured = kernel_code_from_map((res.artifact.parent / "firmware.map").read_text(), kernels)
+        measured = bench.kernel_code_from_map((res.artifact.parent / "firmware.map").read_text(), kernels)
         for function, size in measured.items():
             if function in plan.KERNEL_CODE_BYTES["ref"]:
                 assert abs(plan.kernel_code_bytes(kernels, function) - size) <= 0.1 * size + 16, \

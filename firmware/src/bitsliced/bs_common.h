@@ -90,8 +90,9 @@ static inline void bnn_bs_ripple(uint32_t *planes, uint32_t carry, uint32_t k)
 /*
  * 32 input bits (one full activation word a, its 32 lane words at w; w advances by 32): two 16-bit
  * Harley-Seal blocks. On Thumb-2 the block is hand-scheduled (115 instructions per 16 bits: LDRD
- * pairs, SBFX + EOR per bit, 15 carry-save adders of 5, nothing spilled); elsewhere, and in the host
- * tests, the C macro above is the same arithmetic (BNN_BS_PORTABLE forces it).
+ * pairs, SBFX + EOR per bit, 15 carry-save adders of 5, nothing spilled; the block's sixteens word
+ * is rippled into q[4..] inside the block); elsewhere, and in the host tests, the C macro above is
+ * the same arithmetic (BNN_BS_PORTABLE forces it).
  */
 #if defined(__thumb2__) && !defined(BNN_BS_PORTABLE)
 #define BNN_BS_HS16_ASM(Q_, O_, T_, F_, E_, A_, SH_, W_)                                            \
@@ -211,13 +212,24 @@ static inline void bnn_bs_ripple(uint32_t *planes, uint32_t carry, uint32_t k)
             "and    %[p], %[e], %[ea]\n\t" \
             "and    %[ea], %[s1], %[q]\n\t" \
             "orr    %[p], %[p], %[ea]\n\t" \
-            "eor    %[e], %[s1], %[q]\n\t"                                         \
+            "eor    %[e], %[s1], %[q]\n\t" \
+                "cmp    %[p], #0\n\t" \
+                "beq    2f\n\t" \
+                "add    %[s1], %[qp], #16\n\t" \
+                "1:\n\t" \
+                "ldr    %[x0], [%[s1]]\n\t" \
+                "and    %[x1], %[x0], %[p]\n\t" \
+                "eor    %[x0], %[x0], %[p]\n\t" \
+                "str    %[x0], [%[s1]], #4\n\t" \
+                "movs   %[p], %[x1]\n\t" \
+                "bne    1b\n\t" \
+                "2:\n\t"                                         \
                 : [w] "+r"(W_), [o] "+r"(O_), [t] "+r"(T_), [f] "+r"(F_), [e] "+r"(E_),          \
                   [x0] "=&r"(x0_), [x1] "=&r"(x1_), [s1] "=&r"(s1_), [p] "=&r"(p_), [q] "=&r"(q_),  \
                   [r] "=&r"(r_), [ea] "=&r"(ea_)                                                   \
-                : [a] "r"(A_), [sh] "i"(SH_)                                                         \
+                : [a] "r"(A_), [qp] "r"(Q_), [sh] "i"(SH_)                                                         \
                 : "memory");                                                                       \
-        bnn_bs_ripple((Q_), p_, 4u);                                                                  \
+        (void)p_;                                                                                     \
     } while (0)
 #define BNN_BS_WORD32(q, ones, twos, fours, eights, a, w)                                            \
     do {                                                                                           \

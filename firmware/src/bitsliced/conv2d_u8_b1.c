@@ -1,5 +1,8 @@
 /* Bit-sliced kernel set, 8-bit input: sums of absolute differences (see bs_u8.h and bnn/kernels.h). */
 #include "bnn/kernels.h"
+
+/* Small buffers are cleared inline, not by a call to memset. */
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
 #include "bs_u8.h"
 
 /* Output columns per column table (bnn_conv2d_u8_b1 walks wider rows in chunks). */

@@ -1,5 +1,8 @@
 /* Bit-sliced kernel set, 8-bit input: see bs_u8.h and bnn/kernels.h. The window is the whole input. */
 #include "bnn/kernels.h"
+
+/* Small buffers are cleared inline, not by a call to memset. */
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
 #include "bs_u8.h"
 
 bnn_status_t bnn_dense_u8_b1(const bnn_conv_params_t *params, const uint8_t *input, const uint32_t *weights,
