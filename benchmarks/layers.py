@@ -160,7 +160,8 @@ def run(argv=None) -> int:
     if args.out:
         cmd = "benchmarks/layers.py" + (f" --boards {args.boards}" if args.boards else f" --board {args.board}") + \
             f" -n {args.n}" + (f" --kernels {args.kernels}" if args.kernels != "all" else "")
-        args.out.write_text(f"Measured with `.venv/bin/python {cmd} --out {args.out.name}` (QEMU instruction counts; "
+        shown = args.out.resolve().relative_to(REPO) if args.out.resolve().is_relative_to(REPO) else args.out
+        args.out.write_text(f"Measured with `.venv/bin/python {cmd} --out {shown}` (QEMU instruction counts; "
                             "every output checked against the reference; worst case over the shape's inputs and "
                             "bench's adversarial inputs). CMSIS-NN: int8 kernels on the same shapes and QEMU "
                             "machines, from the issue.\n\n" + text + "\n")
