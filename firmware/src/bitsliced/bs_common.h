@@ -325,17 +325,18 @@ BNN_BS_INLINE void bnn_bs_window_counts(const bnn_dims_t *d, const uint32_t *in,
     q[3] = eights;
 }
 
-/* Lanes whose count >= tau + 1 (given as bit planes t[0..planes-1]), restricted to lane_mask. */
+/* Lanes whose count >= tau + 1 (given as bit planes t[0..planes-1]), restricted to lane_mask: count - T
+ * does not borrow. The borrow ripples from plane 0 up (4 logic instructions per plane). */
 static inline uint32_t bnn_bs_compare(const uint32_t *q, const int32_t *t, uint32_t planes,
                                       uint32_t lane_mask)
 {
-    uint32_t gt = 0u, eq = ~0u;
-    for (uint32_t k = planes; k-- > 0u;) {
+    uint32_t borrow = 0u;
+#pragma GCC unroll 4
+    for (uint32_t k = 0; k < planes; k++) {
         const uint32_t a = q[k], b = (uint32_t)t[k];
-        gt |= eq & a & ~b;
-        eq &= ~(a ^ b);
+        borrow = (b & ~a) | (borrow & ~(a ^ b));
     }
-    return (gt | eq) & lane_mask;
+    return ~borrow & lane_mask;
 }
 
 static inline uint32_t bnn_bs_lane_mask(uint32_t out_c, uint32_t group)

@@ -22,6 +22,7 @@ bnn_status_t bnn_maxpool2d_b1(const bnn_pool_params_t *params, const uint32_t *i
     const int32_t top = params->padding.top, left = params->padding.left;
     const uint32_t wc = BNN_WORDS_FOR(params->dims.in_c);
     const uint32_t row_words = (uint32_t)in_w * wc;
+    const uint32_t m0 = or_mask[0];
     uint32_t *px = output;
     for (uint32_t oy = 0; oy < out_h; oy++) {
         const int32_t iy0 = (int32_t)(oy * s_h) - top;
@@ -35,6 +36,11 @@ bnn_status_t bnn_maxpool2d_b1(const bnn_pool_params_t *params, const uint32_t *i
             const uint32_t taps = rows ? (uint32_t)(kx_hi - kx_lo) * wc : 0u; /* words per window row */
             const uint32_t *base = rows ? input + (uint32_t)(iy0 + ky_lo) * row_words + (uint32_t)(ix0 + kx_lo) * wc
                                         : input;
+            if (wc == 1u && rows == 2u && taps == 2u) { /* the common 2x2 window of <= 32 channels */
+                const uint32_t v0 = base[0], v1 = base[1], v2 = base[row_words], v3 = base[row_words + 1u];
+                px[0] = (v0 & v1 & v2 & v3 & ~m0) | ((v0 | v1 | v2 | v3) & m0);
+                continue;
+            }
             for (uint32_t j = 0; j < wc; j++) {
                 uint32_t all = 0xFFFFFFFFu; /* every tap -1: max is -1 */
                 uint32_t any = 0u;          /* some tap -1: min is -1 */
