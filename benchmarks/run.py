@@ -160,12 +160,13 @@ def board_section(r: dict, cmd: str) -> list[str]:
         if s is not base:
             row.append(f"**{speed[s['kernels']]['total']:.2f}×**")
     lines += ["| " + " | ".join(row) + " |", ""]
-    lines += ["| kernels | instructions per inference (min–max) | layers sum | flash bytes (code + rodata + data) "
-              "| RAM bytes (data + bss + stack) |", "|---|--:|--:|--:|--:|"]
+    lines += ["| kernels | instructions per inference (min–max) | worst case (adversarial inputs) | layers sum "
+              "| flash bytes (code + rodata + data) | RAM bytes (data + bss + stack) |", "|---|--:|--:|--:|--:|--:|"]
     for s in sets:
         sec = s["sections"]
         lines.append(f"| {s['kernels']} | {_n(s['per_inference_mean'])} ({_n(s['per_inference_min'])}–"
-                     f"{_n(s['per_inference_max'])}) | {_n(s['layer_sum'])} | {s['flash_bytes']:,} "
+                     f"{_n(s['per_inference_max'])}) | {_n(s.get('per_inference_worst', 0))} | "
+                     f"{_n(s['layer_sum'])} | {s['flash_bytes']:,} "
                      f"({sec['code']:,} + {sec['rodata']:,} + {sec['data']:,}) | {s['ram_bytes']:,} "
                      f"({sec['data']:,} + {sec['bss']:,} + {sec['stack']:,}) |")
     return lines + [""]

@@ -7,6 +7,13 @@ and sent N inputs with PROFILE. Every reply's outputs and top-1 class are checke
 reference first: a benchmark of wrong outputs is worthless, so a mismatch raises
 :class:`~bnn_mcu.errors.MismatchError` (exit 8).
 
+Typical and worst case: a layer's "instructions" is the mean over the given inputs (typical); every
+run also sends adversarial inputs (:func:`adversarial_inputs`: all 0, all 255, alternating 0/255, random
+bytes) and reports the largest count seen over all inputs as the worst case, per layer and per
+inference. The bit-sliced and ref kernels are nearly data-independent (the Harley-Seal ripple of the
+binary layers is the one data-dependent loop), so the two figures are close; a kernel whose time
+depends on the pixels shows it here.
+
 Counts: the target reports raw timer ticks per layer and per inference; under QEMU ``-icount`` they
 are converted to **instructions** with the board's icount shift (:func:`bnn_mcu.runner.ticks_to_unit`).
 QEMU models no timing, so these are instruction counts, not cycles. A layer's figure includes the
@@ -82,6 +89,18 @@ def bench_inputs(graph, n: int, inputs: str | Path | None = None, seed: int = 0)
     return rng.integers(0, 256, (n, graph.input_bytes), dtype=np.uint8), f"{n} random uint8 (seed {seed})"
 
 
+ADVERSARIAL = "all 0, all 255, alternating 0/255, random bytes (seed 12345)"
+
+
+def adversarial_inputs(graph) -> tuple[np.ndarray, str]:
+    """Inputs that drive data-dependent kernels to their extremes: all 0, all 255 (every 8-bit tap at
+    its maximum; all binarized inputs -1 or +1), bytes alternating 0/255, and seeded random bytes."""
+    n = graph.input_bytes
+    rows = [np.zeros(n, np.uint8), np.full(n, 255, np.uint8), np.tile(np.array([0, 255], np.uint8), n)[:n],
+            np.random.default_rng(12345).integers(0, 256, n, dtype=np.uint8)]
+    return np.stack(rows), ADVERSARIAL
+
+
 # --------------------------------------------------------------------------------------------------
 # results
 
@@ -92,7 +111,8 @@ class LayerBench:
     name: str
     kind: str
     macs: int
-    instructions: float  # mean over the inputs, counter-read overhead included
+    instructions: float  # mean over the inputs, counter-read overhead included (typical)
+    worst_instructions: float = 0.0  # the largest count over the inputs and the adversarial inputs
 
     @property
     def macs_per_instruction(self) -> float:
@@ -100,6 +120,7 @@ class LayerBench:
 
     def as_dict(self) -> dict:
         return {**asdict(self), "instructions": round(self.instructions, 1),
+                "worst_instructions": round(self.worst_instructions, 1),
                 "macs_per_instruction": round(self.macs_per_instruction, 4)}
 
 
@@ -118,6 +139,8 @@ class KernelBench:
     sections: dict  # allocated ELF sections: code (.isr_vector + .text), rodata, data, bss, stack
     seconds: float
     stack_used_bytes: int | None = None  # high-water mark measured on the target
+    per_inference_worst: float = 0.0  # over the inputs and the adversarial inputs
+    adversarial_inputs: int = 0
 
     @property
     def binary_macs(self) -> int:
@@ -134,7 +157,7 @@ class KernelBench:
     def as_dict(self) -> dict:
         d = asdict(self)
         d["layers"] = [l.as_dict() for l in self.layers]
-        for k in ("per_inference_mean", "per_inference_min", "per_inference_max"):
+        for k in ("per_inference_mean", "per_inference_min", "per_inference_max", "per_inference_worst"):
             d[k] = round(d[k], 1)
         d.update(binary_macs=self.binary_macs, layer_sum=round(self.layer_sum, 1),
                  macs_per_instruction=round(self.macs_per_instruction, 4))
@@ -184,8 +207,10 @@ def _sections(elf: Path) -> dict:
 # running
 
 
-def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout: float = 10.0) -> KernelBench:
-    """Build ``kernels``, boot it in QEMU once, PROFILE every row of ``q``; check it against ``ref``."""
+def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout: float = 10.0,
+                  typical: int | None = None) -> KernelBench:
+    """Build ``kernels``, boot it in QEMU once, PROFILE every row of ``q``; check it against ``ref``. The
+    first ``typical`` rows (default: all) give the typical figures; every row counts for the worst case."""
     graph, board = project.graph(), project.board()
     if board.qemu is None:
         raise UsageError(f"board '{board.name}' cannot be emulated; bench runs in QEMU only")
@@ -222,12 +247,15 @@ def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout
         with contextlib.suppress(Exception):
             link.shutdown()
     seconds = time.monotonic() - t0
-    mean = ticks.mean(axis=0)
-    layers = tuple(LayerBench(index=i, name=l.name, kind=l.kind, macs=int(l.macs), instructions=float(mean[i]))
+    n = len(q) if typical is None else typical
+    mean, worst = ticks[:n].mean(axis=0), ticks.max(axis=0)
+    layers = tuple(LayerBench(index=i, name=l.name, kind=l.kind, macs=int(l.macs), instructions=float(mean[i]),
+                              worst_instructions=float(worst[i]))
                    for i, l in enumerate(graph.layers))
     return KernelBench(kernels=kernels, elf=str(res.artifact), layers=layers,
-                       per_inference_mean=float(totals.mean()), per_inference_min=float(totals.min()),
-                       per_inference_max=float(totals.max()), inputs=len(q), matches=len(q),
+                       per_inference_mean=float(totals[:n].mean()), per_inference_min=float(totals[:n].min()),
+                       per_inference_max=float(totals[:n].max()), inputs=n, matches=n,
+                       per_inference_worst=float(totals.max()), adversarial_inputs=len(q) - n,
                        flash_bytes=res.flash_bytes, ram_bytes=res.ram_bytes, sections=_sections(res.artifact),
                        seconds=round(seconds, 3), stack_used_bytes=stack_used)
 
@@ -235,8 +263,10 @@ def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout
 def bench(project: Project, kernel_sets: list[str], q: np.ndarray, input_source: str) -> BenchReport:
     """Benchmark every kernel set on the same inputs (the first set is the comparison's baseline)."""
     graph, board = project.graph(), project.board()
-    ref = reference.run(graph, q.reshape((len(q),) + tuple(graph.input_shape)))
-    sets = tuple(bench_kernels(project, k, q, ref) for k in kernel_sets)
+    adv, _what = adversarial_inputs(graph)
+    q_all = np.concatenate([q.reshape(len(q), -1), adv])
+    ref = reference.run(graph, q_all.reshape((len(q_all),) + tuple(graph.input_shape)))
+    sets = tuple(bench_kernels(project, k, q_all, ref, typical=len(q)) for k in kernel_sets)
     return BenchReport(project=str(project.path), model_name=graph.name, model_hash=project.model_hash,
                        board=board.name, cpu=board.cpu, target=f"qemu:{board.qemu.machine}",
                        input_source=input_source, sets=sets)
@@ -281,14 +311,85 @@ def format_report(r: BenchReport) -> str:
         row += cells(s, s.per_inference_mean, s.binary_macs, speed[s.kernels]["total"] if s is not base else None)
     lines.append(row)
     lines.append("")
+    lines.append(f"worst case over the inputs and {r.sets[0].adversarial_inputs} adversarial inputs ({ADVERSARIAL}), "
+                 "instructions and worst/typical:")
+    for i, l in enumerate(base.layers):
+        row = f"{i:>2}  {l.name:<{w}}{l.kind:<{kw}}{l.macs:>11,}"
+        for s in r.sets:
+            li = s.layers[i]
+            ratio = f"{li.worst_instructions / li.instructions:.3f}x" if li.instructions else "-"
+            row += f"  | {li.worst_instructions:>13,.0f} {ratio:>11}"
+        lines.append(row)
+    lines.append("")
     for s in r.sets:
         sec = s.sections
         spread = "" if s.per_inference_min == s.per_inference_max else \
             f" (min {s.per_inference_min:,.0f}, max {s.per_inference_max:,.0f})"
         lines.append(f"{s.kernels}: {s.per_inference_mean:,.0f} instructions per inference{spread}, layers sum to "
-                     f"{s.layer_sum:,.0f}; {s.macs_per_instruction:.3f} binary MACs per instruction")
+                     f"{s.layer_sum:,.0f}; {s.macs_per_instruction:.3f} binary MACs per instruction; worst case "
+                     f"{s.per_inference_worst:,.0f}")
         lines.append(f"{'':{len(s.kernels)}}  flash {s.flash_bytes:,} B (code {sec['code']:,} + rodata "
                      f"{sec['rodata']:,} + data {sec['data']:,}), RAM {s.ram_bytes:,} B (data {sec['data']:,} + "
                      f"bss {sec['bss']:,} + stack {sec['stack']:,}"
                      + (f", high-water {s.stack_used_bytes:,} B measured" if s.stack_used_bytes else "") + ")")
     return "\n".join(lines)
+
+
+def plot_report(r: BenchReport, path: str | Path) -> Path:
+    """Per-layer chart: instructions per layer (typical bars, worst-case ticks) for every kernel set, and
+    binary MACs per instruction on a second axis. Needs matplotlib (``pip install matplotlib``)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise UsageError("--plot needs matplotlib", hint="pip install matplotlib (or bnn-mcu[plot])") from exc
+    names = [l.name for l in r.sets[0].layers]
+    x = np.arange(len(names))
+    width = 0.8 / len(r.sets)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(names) + 2), 4.5))
+    ax2 = ax.twinx()
+    for k, s in enumerate(r.sets):
+        pos = x - 0.4 + width * (k + 0.5)
+        typical = [l.instructions for l in s.layers]
+        ax.bar(pos, typical, width, label=f"{s.kernels} (typical)")
+        ax.scatter(pos, [l.worst_instructions for l in s.layers], marker="_", s=200, color="black",
+                   label="worst case" if k == 0 else None, zorder=3)
+        mpi = [l.macs / l.instructions if l.macs and l.instructions else np.nan for l in s.layers]
+        ax2.plot(pos, mpi, "o", label=f"{s.kernels} MACs/instr")
+    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_ylabel(f"{r.count_unit} per layer")
+    ax2.set_ylabel("binary MACs per instruction")
+    ax.set_title(f"{r.model_name} on {r.board} ({r.cpu}): {COUNT_NOTE}", fontsize=9)
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper right")
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out
+
+
+def kernel_code_from_map(map_text: str, kernels: str) -> dict[str, int]:
+    """Code and constant bytes of each kernel file linked from runtime/src/<set>/ or runtime/src/ref/, read
+    from a GNU ld map (a kernel's static helpers and tables count with it): {bnn_<file stem>: bytes}."""
+    sizes: dict[str, int] = {}
+    section = None
+    for line in map_text.splitlines():
+        fields = line.split()
+        if fields and fields[0].startswith((".text", ".rodata")):
+            section = fields[0]
+            fields = fields[1:]
+        elif fields and fields[0].startswith("."):
+            section = None
+        if section is None or len(fields) != 3 or not fields[1].startswith("0x"):
+            continue
+        obj = fields[2]
+        for s in dict.fromkeys((kernels, "ref")):
+            mark = f"runtime/src/{s}/"
+            if mark in obj and obj.endswith(".c.obj") and int(fields[0], 16) != 0:
+                name = "bnn_" + obj.split(mark)[1][: -len(".c.obj")]
+                sizes[name] = sizes.get(name, 0) + int(fields[1], 16)
+    return sizes

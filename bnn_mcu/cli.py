@@ -161,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=5, metavar="N", help="number of inputs (default 5)")
     p.add_argument("--kernels", metavar="SET[,SET...]",
                    help="kernel sets to compare, or 'all' (default: the project's own set)")
+    p.add_argument("--plot", metavar="OUT.png", help="also draw the per-layer chart (typical and worst case, "
+                   "MACs per instruction) with matplotlib")
     _add_common(p)
 
     p = sub.add_parser(
@@ -357,6 +359,8 @@ def cmd_bench(args) -> int:
     kernel_sets = bench.parse_kernels(project, args.kernels)
     q, source = bench.bench_inputs(graph, args.n, args.inputs)
     report = bench.bench(project, kernel_sets, q, source)
+    if args.plot:
+        bench.plot_report(report, args.plot)
     _emit(args, report.as_dict(), bench.format_report(report))
     return 0
 

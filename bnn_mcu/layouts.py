@@ -17,8 +17,13 @@ bitsliced     b1 -> b1         ``transposed``: ``[ceil(O/32)][KH][KW][C]`` words
                                bit holding 32 output channels (lane o%32); thresholds as bit planes
                                ``[class][ceil(O/32)][P]``: plane k = bit k of (tau + 1) per lane,
                                P = bit_length(K + 1)
-bitsliced     u8 -> b1         ``u8_transposed``: weights as ``transposed``; thresholds as bit planes
-                               of tau + 255K + 1 (in [0, 510K + 1]), P = bit_length(1020K + 1)
+bitsliced     u8 -> b1         ``u8_bytemask``: per output channel, in the order "groups of 32, highest
+                               lane first", ``[KH][WPR]`` words of byte masks (0xFF = weight bit 1,
+                               0x00 = 0): window row ky's KW*C taps (tap (kx, c) at byte kx*C + c)
+                               padded with 0x00 to WPR = ceil(KW*C/4) little-endian words;
+                               thresholds uint32 ``[class][O]`` in the same channel order:
+                               T = clamp(tau + 255*N_o + 1, 0, 255K + 1), N_o = the channel's weight
+                               bits set; bit = (sum of |q - mask| over the window) >= T
 bitsliced     others           as ref (those layers run the ref kernels)
 ============  ===============  ===================================================================
 
@@ -41,13 +46,15 @@ WEIGHT_NOTES = {
     "standard": "[O][KH][KW][ceil(C/32)] words, channel c at bit c%32 (bit 1 = -1)",
     "flat": "[O][ceil(K/32)] words, tap (ky*KW + kx)*C + c at bit i%32 of word i/32 (bit 1 = -1)",
     "transposed": "[ceil(O/32)][KH][KW][C] words: one per input bit, lane = output channel % 32",
-    "u8_transposed": "[ceil(O/32)][KH][KW][C] words: one per input byte, lane = output channel % 32",
+    "u8_bytemask": "per channel (groups of 32, highest lane first) [KH][ceil(KW*C/4)] words of byte masks "
+                   "(0xFF = -1)",
 }
 THRESHOLD_NOTES = {
     "standard": "[border class][O] int32 tau: bit = acc > tau",
     "flat": "[border class][O] int32 tau: bit = acc > tau",
     "transposed": "[border class][ceil(O/32)][planes] bit planes of tau + 1, lane = output channel % 32",
-    "u8_transposed": "[border class][ceil(O/32)][planes] bit planes of tau + 255K + 1, lane = output channel % 32",
+    "u8_bytemask": "[border class][O] uint32 tau + 255*(weight bits set) + 1, clamped to [0, 255K + 1], "
+                   "channels as the weights: bit = sum|q - mask| >= T",
 }
 
 
@@ -62,7 +69,7 @@ def layout_for(node, kernels: str) -> str:
     if kernels not in KERNEL_SETS:
         raise ValueError(f"unknown kernel set {kernels!r}")
     if kernels == "bitsliced" and node.output_kind == "b1":
-        return "transposed" if node.input_kind == "b1" else "u8_transposed"
+        return "transposed" if node.input_kind == "b1" else "u8_bytemask"
     return "flat" if node.input_kind == "u8" else "standard"
 
 
@@ -73,7 +80,14 @@ def weight_words(node, layout: str) -> np.ndarray:
         return pack_bits(bits)
     if layout == "flat":
         return pack_bits(bits.reshape(o, kh * kw * c))
-    if layout in ("transposed", "u8_transposed"):
+    if layout == "u8_bytemask":
+        row = kw * c
+        wpr = (row + 3) // 4
+        masks = np.zeros((o, kh, 4 * wpr), np.uint8)
+        masks[:, :, :row] = np.where(bits.reshape(o, kh, row), 0xFF, 0x00)
+        words = masks.view("<u4").reshape(o, kh * wpr)
+        return words[u8_channel_order(o)].astype(np.uint32).reshape(-1)
+    if layout == "transposed":
         groups = (o + 31) // 32
         padded = np.zeros((groups * 32, kh, kw, c), bool)
         padded[:o] = bits
@@ -83,17 +97,19 @@ def weight_words(node, layout: str) -> np.ndarray:
 
 
 def threshold_words(node, layout: str) -> np.ndarray:
-    """int32 thresholds ``[class][O]`` (standard, flat) or per class the bit planes of tau + 1
-    (transposed) or tau + 255K + 1 (u8_transposed), as int32 words."""
+    """int32 thresholds ``[class][O]`` (standard, flat), per class the bit planes of tau + 1
+    (transposed), or T = tau + 255N + 1 in the kernel's channel order (u8_bytemask), as int32 words."""
     tau = np.asarray(node.params["thresholds"], np.int64)  # [classes, O]
     kh, kw = node.attrs["kernel_size"]
     k = kh * kw * node.in_shape[2]
+    if layout == "u8_bytemask":
+        # sum|q - m| = Q + 255N (firmware/src/bitsliced/bs_u8.h): Q > tau <=> sum >= tau + 255N + 1
+        n_set = np.asarray(node.params["weight_bits"], bool).reshape(tau.shape[1], -1).sum(axis=1)
+        t = np.clip(tau + 255 * n_set[None, :] + 1, 0, 255 * k + 1)
+        return t[:, u8_channel_order(tau.shape[1])].astype(np.uint32).view(np.int32)
     if layout == "transposed":
         # count > tau  <=>  count >= tau + 1, and tau + 1 is in [0, K + 1]
         bias, planes = 1, plane_count(k)
-    elif layout == "u8_transposed":
-        # the kernel compares 2*neg + tau + 255K + 1 <= sum(q) + 255K (bs_common.h); in [0, 1020K + 1]
-        bias, planes = 255 * k + 1, plane_count(1020 * k)
     else:
         return tau.astype(np.int32)
     if planes > MAX_PLANES:
@@ -108,6 +124,12 @@ def threshold_words(node, layout: str) -> np.ndarray:
     for p in range(planes):
         out[:, :, p] = pack_bits(((t1 >> p) & 1).astype(bool))[..., 0]
     return out.view(np.int32)
+
+
+def u8_channel_order(o: int) -> np.ndarray:
+    """Output channels in the order the u8_bytemask kernel visits them: groups of 32, highest lane first
+    (it shifts each bit in at the bottom, so lane 0 is the last)."""
+    return np.array([g + lane for g in range(0, o, 32) for lane in reversed(range(min(32, o - g)))], np.int64)
 
 
 def problems(graph, kernels: str) -> list[str]:

@@ -54,6 +54,39 @@ def test_inputs_are_seeded_or_quantised(toy_project, toy_inputs):
         bench.bench_inputs(graph, 0)
 
 
+def test_adversarial_inputs_cover_the_extremes(toy_project):
+    graph = Project.load(toy_project).graph()
+    q, what = bench.adversarial_inputs(graph)
+    assert q.dtype == np.uint8 and q.shape == (4, graph.input_bytes) and "all 255" in what
+    assert q[0].max() == 0 and q[1].min() == 255 and set(np.unique(q[2])) == {0, 255}
+    assert np.array_equal(q, bench.adversarial_inputs(graph)[0])  # seeded
+
+
+def _fake_report():
+    layers = (bench.LayerBench(0, "conv1", "conv2d u8->b1", 1000, 900.0, 950.0),
+              bench.LayerBench(1, "pool1", "maxpool2d b1->b1", 0, 100.0, 100.0))
+    kb = bench.KernelBench(kernels="bitsliced", elf="x.elf", layers=layers, per_inference_mean=1100.0,
+                           per_inference_min=1100.0, per_inference_max=1100.0, inputs=2, matches=2, flash_bytes=1,
+                           ram_bytes=1, sections={"code": 1, "rodata": 0, "data": 0, "bss": 0, "stack": 0},
+                           seconds=0.1, per_inference_worst=1150.0, adversarial_inputs=4)
+    return bench.BenchReport(project="p", model_name="m", model_hash="h", board="mps2-an386", cpu="cortex-m4",
+                             target="qemu:mps2-an386", input_source="test", sets=(kb,))
+
+
+def test_report_shows_typical_and_worst_case():
+    r = _fake_report()
+    text = bench.format_report(r)
+    assert "worst case over the inputs and 4 adversarial inputs" in text and "1.056x" in text
+    d = r.as_dict()
+    assert d["sets"][0]["layers"][0]["worst_instructions"] == 950.0 and d["sets"][0]["per_inference_worst"] == 1150.0
+
+
+def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    out = bench.plot_report(_fake_report(), tmp_path / "bench.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_unknown_kernel_set_is_a_usage_error(toy_project, capsys):
     assert main(["bench", str(toy_project), "--kernels", "nope"]) == 2
     assert "available: ref" in capsys.readouterr().err
@@ -74,7 +107,8 @@ def test_bench_json_per_layer(toy_project, toy_inputs, capsys):
     assert d["binary_macs"] == sum(l.macs for l in graph.layers)
     assert "comparison" not in d
     (s,) = d["sets"]
-    assert s["kernels"] == "bitsliced" and s["inputs"] == s["matches"] == 3
+    assert s["kernels"] == "bitsliced" and s["inputs"] == s["matches"] == 3 and s["adversarial_inputs"] == 4
+    assert all(r["worst_instructions"] >= r["instructions"] * 0.999 for r in s["layers"])
     rows = s["layers"]
     assert [r["name"] for r in rows] == [l.name for l in graph.layers]
     assert [r["macs"] for r in rows] == [int(l.macs) for l in graph.layers]

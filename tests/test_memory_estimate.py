@@ -4,12 +4,11 @@ cross-compiled firmware; the per-kernel code table agrees with the ELF's symbol 
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import models
 import pytest
 
-from bnn_mcu import build, codegen, fold, frontend, plan
+from bnn_mcu import bench, build, codegen, fold, frontend, plan
 from bnn_mcu.boards import load_board
 
 pytestmark = pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no arm-none-eabi-gcc")
@@ -51,10 +50,8 @@ def test_estimate_within_5_percent(built, name, kernels):
 
 def test_kernel_code_table_matches_the_elf(built):
     for (_name, kernels), (_p, res) in built.items():
-        out = subprocess.run(["arm-none-eabi-nm", "-S", str(res.artifact)], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            fields = line.split()
-            if len(fields) == 4 and fields[3] in plan.KERNEL_CODE_BYTES["ref"]:
-                measured = int(fields[1], 16)
-                assert abs(plan.kernel_code_bytes(kernels, fields[3]) - measured) <= 0.1 * measured + 16, \
-                    (kernels, fields[3], measured)
+        measured = bench.kernel_code_from_map((res.artifact.parent / "firmware.map").read_text(), kernels)
+        for function, size in measured.items():
+            if function in plan.KERNEL_CODE_BYTES["ref"]:
+                assert abs(plan.kernel_code_bytes(kernels, function) - size) <= 0.1 * size + 16, \
+                    (kernels, function, size)

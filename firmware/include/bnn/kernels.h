@@ -15,6 +15,12 @@
  *     b1 input: x = popcount(in XOR w) over the K = k_h*k_w*in_c input bits of the window
  *     u8 input: x = sum(q * w), w = +1 for weight bit 0 and -1 for weight bit 1
  *   b1 output: bit = (x > threshold). s32 output: b1 input -> K - 2x (the +-1 dot product); u8 -> x.
+ *   The bit-sliced set's u8 -> b1 kernels ("u8_bytemask") compute U = sum |q - m| over byte masks
+ *   m = 0xFF / 0x00 (= x + 255*N, N = the channel's set weight bits) and compare U >= T with the
+ *   converter's T = x's threshold + 255N + 1 (uint32); b1 -> b1 ("transposed") compares bit-sliced
+ *   counts with the bit planes of threshold + 1 (src/bitsliced/bs_u8.h, bs_common.h).
+ *   Reads: a kernel reads nothing outside its input (word loads included); b1 tail bits are 0 and the
+ *   bit-sliced kernels never count them.
  *
  * 'same' padding (TF convention: pad_top = total/2, the extra row or column at the bottom/right):
  *   taps outside the input read as bit 0 (b1 input) or q = 0 (u8 input). What a padded tap really

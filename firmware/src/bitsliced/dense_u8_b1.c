@@ -1,19 +1,22 @@
-/* Bit-sliced kernel set: see bs_common.h and bnn/kernels.h. The window is the whole input. */
+/* Bit-sliced kernel set, 8-bit input: see bs_u8.h and bnn/kernels.h. The window is the whole input. */
 #include "bnn/kernels.h"
-#include "bs_common.h"
+
+/* Small buffers are cleared inline, not by a call to memset. */
+#pragma GCC optimize("no-tree-loop-distribute-patterns")
+#include "bs_u8.h"
 
 bnn_status_t bnn_dense_u8_b1(const bnn_conv_params_t *params, const uint8_t *input, const uint32_t *weights,
                              const int32_t *thresholds, uint32_t *output)
 {
-    if (!params || !input || !weights || !thresholds || !output || !bnn_bs_classes_ok(params) ||
-        params->dims.k_h != params->dims.in_h || params->dims.k_w != params->dims.in_w ||
-        params->padding.top != 0u || params->padding.left != 0u) {
+    if (!params || !input || !weights || !thresholds || !output ||
+        (params->row_class == NULL) != (params->col_class == NULL) || params->dims.k_h != params->dims.in_h ||
+        params->dims.k_w != params->dims.in_w || params->padding.top != 0u || params->padding.left != 0u) {
         return BNN_ERR_ARG;
     }
-    const bnn_dims_t *dims = &params->dims;
-    const uint32_t k = (uint32_t)dims->k_h * dims->k_w * dims->in_c;
-    const uint32_t planes = bnn_bs_plane_count(1020u * k);
-    const int32_t *t = thresholds + bnn_bs_block(params, 0, 0) * BNN_WORDS_FOR(dims->out_c) * planes;
-    bnn_bs_pixel_u8(params, input, weights, t, planes, 0, 0, output);
+    bnn_u8_geom_t g;
+    bnn_u8_geom(&params->dims, input, &g);
+    const uint32_t block = params->row_class ? (uint32_t)params->row_class[0] * params->col_classes +
+                                                   params->col_class[0] : 0u;
+    bnn_u8_pixel(params, &g, weights, (const uint32_t *)thresholds + block * params->dims.out_c, 0, 0, output);
     return BNN_OK;
 }

@@ -195,12 +195,34 @@ static uint32_t *pack_act(const int8_t *v, uint32_t pixels, uint32_t c)
     return w;
 }
 
+/* u8_bytemask channel order: the s-th stored channel (groups of 32, highest lane first). */
+static uint32_t u8_order(uint32_t s, uint32_t o_n)
+{
+    const uint32_t g = s / 32u * 32u, n = o_n - g < 32u ? o_n - g : 32u;
+    return g + (n - 1u - s % 32u);
+}
+
 /* weights value w[o][ky][kx][c] (+-1) -> the layout of (set, input kind, output kind). */
 static uint32_t *pack_weights(const int8_t *w, uint32_t o_n, uint32_t kh, uint32_t kw, uint32_t c, int in_u8,
                               int out_b1)
 {
     const uint32_t k = kh * kw * c;
-    if (BITSLICED && out_b1) { /* transposed / u8_transposed: [G][KH][KW][C], lane o%32 */
+    if (BITSLICED && out_b1 && in_u8) { /* u8_bytemask: per channel (u8_order) [KH][ceil(KW*C/4)] mask words */
+        const uint32_t row = kw * c, wpr = (row + 3u) / 4u;
+        uint32_t *out = xcalloc((size_t)o_n * kh * wpr, sizeof(uint32_t));
+        for (uint32_t s = 0; s < o_n; s++) {
+            const uint32_t o = u8_order(s, o_n);
+            for (uint32_t ky = 0; ky < kh; ky++) {
+                for (uint32_t b = 0; b < row; b++) {
+                    if (w[(size_t)o * k + ky * row + b] < 0) {
+                        out[((size_t)s * kh + ky) * wpr + b / 4u] |= 0xFFu << (8u * (b % 4u));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+    if (BITSLICED && out_b1) { /* transposed: [G][KH][KW][C], lane o%32 */
         const uint32_t groups = BNN_WORDS_FOR(o_n);
         uint32_t *out = xcalloc((size_t)groups * k, sizeof(uint32_t));
         for (uint32_t o = 0; o < o_n; o++) {
@@ -229,7 +251,8 @@ static uint32_t *pack_weights(const int8_t *w, uint32_t o_n, uint32_t kh, uint32
 }
 
 /* tau[class][o] -> the threshold layout of the set. */
-static int32_t *pack_thresholds(const int64_t *tau, uint32_t classes, uint32_t o_n, uint32_t k, int in_u8)
+static int32_t *pack_thresholds(const int64_t *tau, uint32_t classes, uint32_t o_n, uint32_t k, int in_u8,
+                                const uint32_t *n_set)
 {
     if (!BITSLICED) {
         int32_t *out = xcalloc((size_t)classes * o_n, sizeof(int32_t));
@@ -238,9 +261,21 @@ static int32_t *pack_thresholds(const int64_t *tau, uint32_t classes, uint32_t o
         }
         return out;
     }
+    if (in_u8) { /* u8_bytemask: T = clamp(tau + 255*N + 1, 0, 255K + 1) in u8_order */
+        int32_t *out = xcalloc((size_t)classes * o_n, sizeof(int32_t));
+        for (uint32_t cl = 0; cl < classes; cl++) {
+            for (uint32_t s = 0; s < o_n; s++) {
+                const uint32_t o = u8_order(s, o_n);
+                const int64_t t = clamp64(tau[(size_t)cl * o_n + o] + 255 * (int64_t)n_set[o] + 1, 0,
+                                          255 * (int64_t)k + 1);
+                out[(size_t)cl * o_n + s] = (int32_t)(uint32_t)t;
+            }
+        }
+        return out;
+    }
     const uint32_t groups = BNN_WORDS_FOR(o_n);
-    const int64_t bias = in_u8 ? 255 * (int64_t)k + 1 : 1;
-    const uint32_t planes = bit_length(in_u8 ? 1020ull * k + 1u : (uint64_t)k + 1u);
+    const int64_t bias = 1;
+    const uint32_t planes = bit_length((uint64_t)k + 1u);
     int32_t *out = xcalloc((size_t)classes * groups * planes, sizeof(int32_t));
     for (uint32_t cl = 0; cl < classes; cl++) {
         for (uint32_t o = 0; o < o_n; o++) {
@@ -384,7 +419,11 @@ static void run_conv(const conv_case_t *cc)
     /* pack and run */
     uint32_t *in_b1 = cc->in_u8 ? NULL : pack_act(a, in_px, C);
     uint32_t *wp = pack_weights(w, O, cc->k_h, cc->k_w, C, cc->in_u8, cc->out_b1);
-    int32_t *tp = cc->out_b1 ? pack_thresholds(tau, classes, O, K, cc->in_u8) : NULL;
+    uint32_t *n_set = xcalloc(O, sizeof(uint32_t)); /* weight bits set per channel (u8_bytemask) */
+    for (uint32_t i = 0; i < O * K; i++) {
+        n_set[i / K] += w[i] < 0;
+    }
+    int32_t *tp = cc->out_b1 ? pack_thresholds(tau, classes, O, K, cc->in_u8, n_set) : NULL;
     const uint32_t owc = BNN_WORDS_FOR(O);
     const size_t out_words = cc->out_b1 ? (size_t)out_px * owc : (size_t)out_px * O;
     uint32_t *out = xcalloc(out_words, sizeof(uint32_t));
@@ -470,6 +509,7 @@ static void run_conv(const conv_case_t *cc)
     free(in_b1);
     free(wp);
     free(tp);
+    free(n_set);
     free(out);
 }
 
