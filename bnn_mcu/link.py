@@ -42,7 +42,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 from bnn_mcu.protocol import (
+    FRAME_OVERHEAD,
     HOST_SEQ_FIRST,
+    RLE_MIN_VERSION,
     TRANSPORT_ERRORS,
     Error,
     ErrorCode,
@@ -54,8 +56,11 @@ from bnn_mcu.protocol import (
     ProfileResult,
     ProtocolError,
     Result,
+    RleError,
     StatsResult,
     encode_frame,
+    rle_decode,
+    rle_encode,
 )
 
 log = logging.getLogger(__name__)
@@ -206,8 +211,12 @@ class Link:
     """Requests and replies over one transport. Not thread-safe."""
 
     def __init__(self, transport: Any, *, timeout: float = DEFAULT_TIMEOUT,
-                 max_payload: int = DEFAULT_MAX_PAYLOAD, poll_interval: float = POLL_INTERVAL):
+                 max_payload: int = DEFAULT_MAX_PAYLOAD, poll_interval: float = POLL_INTERVAL,
+                 rle: bool = True):
         self.transport = transport
+        self.rle = rle  # send INFER_RLE where the target supports it and it is shorter
+        self.rle_bytes_saved = 0  # input bytes the RLE kept off the wire
+        self.wire_input_bytes = 0  # INFER / INFER_RLE payload bytes sent
         self.timeout = timeout
         self.poll_interval = poll_interval
         # With a file descriptor (serial device, socket://, PipeTransport) Link waits in select() and
@@ -253,9 +262,14 @@ class Link:
         return info
 
     def infer(self, input: Any) -> Result:
-        """INFER -> RESULT: the int32 outputs, top-1 and raw counter ticks of one inference."""
+        """INFER -> RESULT: the int32 outputs, top-1 and raw counter ticks of one inference.
+
+        The input goes as INFER_RLE when the target speaks protocol 2 and the encoding is shorter
+        (and expands in the target's buffer); otherwise as plain INFER. The reply is the same."""
         data = self._check_input(input)
-        frame = self._request(MsgType.INFER, data, MsgType.RESULT)
+        msg_type, payload = self._infer_request(data)
+        self.wire_input_bytes += len(payload)
+        frame = self._request(msg_type, payload, MsgType.RESULT)
         result = self._unpack(Result, frame)
         self._check_outputs("RESULT", result.outputs)
         return result
@@ -331,6 +345,20 @@ class Link:
             raise LinkError(f"serial link lost while reading: {exc}") from exc
         if chunk:
             self._events.extend(self._decoder.feed(chunk))
+
+    def _infer_request(self, data: bytes) -> tuple[MsgType, bytes]:
+        info = self.info
+        if not self.rle or info is None or info.protocol_version < RLE_MIN_VERSION:
+            return MsgType.INFER, data
+        encoded = rle_encode(data)
+        if len(encoded) >= len(data):
+            return MsgType.INFER, data
+        try:
+            rle_decode(encoded, len(data), buffer=info.max_payload + FRAME_OVERHEAD)
+        except RleError:  # would not expand in place in this target's buffer
+            return MsgType.INFER, data
+        self.rle_bytes_saved += len(data) - len(encoded)
+        return MsgType.INFER_RLE, encoded
 
     def _check_input(self, input: Any) -> bytes:
         data = _as_bytes(input)
