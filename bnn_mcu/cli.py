@@ -129,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-build", action="store_true", help="do not (re)build the firmware first")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="seconds to wait for each reply (default 10; raise it for big models on slow boards)")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="spread the inputs over N QEMU instances, results merged in input order (default: "
+                   "the CPU count; always 1 with --port)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -291,7 +294,7 @@ def cmd_run(args) -> int:
         res = BuildResult.of_elf(project.elf())
         sizes = (res.flash_bytes, res.ram_bytes)
     summary, arrays = runner.run(project, x, y, port=args.port, baudrate=args.baud,
-                                 keras_model=args.keras, timeout=args.timeout)
+                                 keras_model=args.keras, timeout=args.timeout, jobs=args.jobs)
     if sizes:
         summary.flash_bytes, summary.ram_bytes = sizes
     write_error = None

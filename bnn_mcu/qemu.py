@@ -200,10 +200,13 @@ class Qemu:
             "enable=on,target=native",
         ]
         if self.icount_shift is not None:
-            # sleep=off: while the guest idles (WFI, waiting for UART input) QEMU jumps virtual time to
-            # the next timer instead of sleeping in real time. Instruction counts are unchanged
-            # (measured: identical); bulk runs over the UART are ~27 % faster (44 -> 32 ms per MNIST digit).
-            cmd += ["-icount", f"shift={self.icount_shift},sleep=off"]
+            # sleep=on: while the guest idles (WFI, waiting for UART input) QEMU sleeps in real time until
+            # the next timer. With sleep=off it jumped virtual time to each timer at once, so the guest's
+            # 1 kHz keep-alive tick kept both QEMU threads busy: 70 % of a core per idle QEMU (measured),
+            # taken from the other QEMUs of `run --jobs` and from the host; bytes per second over the
+            # UART were the same within noise. Instruction counts are unchanged (idle time is outside
+            # the timed region). See benchmarks/README.md, "Serial throughput".
+            cmd += ["-icount", f"shift={self.icount_shift},sleep=on"]
         cmd += ["-kernel", str(self.elf), "-serial", serial, *self.extra_args]
         return cmd
 
