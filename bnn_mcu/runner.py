@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import reference
+from . import reference, wire
 from .bitpack import quantize_input
 from .build import Project
 from .errors import MismatchError, TargetError, UsageError
@@ -239,10 +239,11 @@ def handshake(link, project: Project, graph, where: str):
             f"the target runs a different model (hash {info.model_hash.hex()}, expected "
             f"{want.hex()}); refusing to compare",
             hint=f"rebuild and flash the firmware of {project.path}")
+    in_bytes = wire.wire_bytes(graph, wire.project_encoding(project.meta))
     if (info.input_bytes, info.output_count, info.n_layers) != (
-            graph.input_bytes, graph.output_count, len(graph.layers)):
+            in_bytes, graph.output_count, len(graph.layers)):
         raise TargetError(f"target sizes (in {info.input_bytes}, out {info.output_count}, layers "
-                          f"{info.n_layers}) differ from the project's ({graph.input_bytes}, "
+                          f"{info.n_layers}) differ from the project's ({in_bytes}, "
                           f"{graph.output_count}, {len(graph.layers)})")
     return info
 
@@ -335,7 +336,8 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
         ref_future = pool.submit(reference.run, graph, q)
         try:
             replies = fleet.run_inputs(
-                lambda: open_target(project, port=port, baudrate=baudrate, timeout=timeout), q,
+                lambda: open_target(project, port=port, baudrate=baudrate, timeout=timeout),
+                wire.encode(graph, q, wire.project_encoding(project.meta)),
                 graph.output_count, jobs=jobs, handshake=lambda link, where: handshake(link, project, graph, where),
                 stack_usage=stack_usage, on_done=bar.update)
         except BaseException:
