@@ -56,8 +56,8 @@ def _suite(tmp_path: Path, **extra_files: str) -> Path:
 
 
 def _pytest(suite: Path, cache: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    environ = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-                   **(env or {}))
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    environ.update(env or {})
     cmd = [sys.executable, "-m", "pytest", "-o", f"cache_dir={suite / '.cache'}", f"--bnn-cache={cache}",
            "-p", "no:randomly", *args]
     return subprocess.run(cmd, cwd=suite, env=environ, capture_output=True, text=True, timeout=600)
@@ -98,3 +98,21 @@ def test_wrong_reference_fails_with_a_readable_diff(tmp_path, bnn_cache):
     target, reference, diff = line.split()[-3:]
     assert int(reference) == int(target) + 1 and diff == "-1"
     assert "layers of hil_example" in out and "conv1" in out and "fc" in out
+
+
+def test_installed_entry_point_and_conftest_register_the_plugin_once(tmp_path, bnn_cache):
+    """As after `pip install bnn-mcu`: a distribution whose pytest11 entry point is the plugin. The
+    suite's conftest (pytest_plugins) and -p name it too; pytest must load it once, not fail."""
+    dist = tmp_path / "site" / "bnn_mcu_entry_point-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: bnn-mcu-entry-point\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[pytest11]\nbnn_mcu.pytest_plugin = bnn_mcu.pytest_plugin\n")
+    suite = _suite(tmp_path)
+    pythonpath = os.pathsep.join([str(ROOT), str(tmp_path / "site")])
+    r = _pytest(suite, bnn_cache, "-q", "-p", "bnn_mcu.pytest_plugin", "-k", "runs_our_model",
+                env={"PYTHONPATH": pythonpath})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 passed" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "pytest", "--help"], cwd=tmp_path, capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=pythonpath), timeout=120)
+    assert "--bnn-port=DEVICE" in r.stdout  # registered by the entry point alone, outside the suite
