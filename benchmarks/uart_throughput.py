@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Serial throughput under QEMU: where the time of a bulk run goes (benchmarks/README.md, "Serial throughput").
 
-    .venv/bin/python benchmarks/serial.py out/mnist/firmware --inputs out/mnist/digits-test.npz -n 300
+    .venv/bin/python benchmarks/uart_throughput.py out/mnist/firmware --inputs out/mnist/digits-test.npz -n 300
 
 For one converted and built project it boots the firmware once per configuration and sends the same
 N inputs over the emulated UART, reporting per input the wall time, the QEMU process's CPU time and
