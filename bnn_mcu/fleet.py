@@ -2,7 +2,8 @@
 
 Each job is one worker thread that owns one target for its whole life: it boots its own QEMU (or, with
 one job only, opens the board's port), handshakes, then takes the next input index from a shared
-counter until none is left, and writes the reply into row ``i`` of the result arrays. Rows are indexed
+counter until none is left (keeping two requests in flight), and writes the reply into row ``i`` of
+the result arrays. Rows are indexed
 by input, so the merge is the arrays themselves: the order the targets happened to finish in cannot
 show. Instruction counts are per input (no state carries over between inferences), so they do not
 depend on which target ran an input either.
@@ -27,6 +28,10 @@ import numpy as np
 from .errors import TargetError, UsageError
 
 log = logging.getLogger(__name__)
+
+# Requests in flight per target: the next input waits in the socket while the target computes, so the
+# host's turnaround (and its scheduling delays on a busy machine) no longer idles the target.
+PIPELINE_WINDOW = 2
 
 
 def default_jobs() -> int:
@@ -102,12 +107,13 @@ class _Work:
 
 def run_inputs(open_target, q: np.ndarray, output_count: int, *, jobs: int,
                handshake: Callable, stack_usage: Callable,
-               on_done: Callable[[int], None] | None = None) -> Replies:
+               on_done: Callable[[int], None] | None = None, window: int = PIPELINE_WINDOW) -> Replies:
     """Send every row of ``q`` (N, input_bytes) uint8 to ``jobs`` targets; return the replies in input order.
 
     ``open_target()`` is a context manager yielding ``(link, where)``; ``handshake(link, where)``
     returns the target's INFO (and refuses a wrong model); ``stack_usage(link)`` returns
-    ``(used, size)``. ``on_done(k)`` is called (under a lock) after each of the N inputs."""
+    ``(used, size)``. ``on_done(k)`` is called (under a lock) after each of the N inputs. Each target
+    has up to ``window`` requests in flight (:meth:`bnn_mcu.link.Link.infer_many`)."""
     n = len(q)
     raw = np.zeros((n, output_count), np.int32)
     top1 = np.zeros(n, np.int64)
@@ -120,21 +126,26 @@ def run_inputs(open_target, q: np.ndarray, output_count: int, *, jobs: int,
     saved = [0] * jobs
 
     def worker(j: int) -> None:
-        i = None
         try:
             with open_target() as (link, where):
                 wheres[j] = where
                 infos[j] = handshake(link, where)
-                while (i := work.take()) is not None:
-                    try:
-                        res = link.infer(q[i].tobytes())
-                    except Exception as exc:
-                        raise TargetError(f"input {i}: {exc}") from exc
-                    raw[i] = np.asarray(res.outputs, np.int32)
-                    top1[i] = res.top1
-                    ticks[i] = res.count
-                    work.finished()
-                i = None
+                taken: list[int] = []  # indices handed to the link, oldest first
+
+                def inputs():
+                    while (k := work.take()) is not None:
+                        taken.append(k)
+                        yield k, q[k].tobytes()
+
+                try:
+                    for i, res in link.infer_many(inputs(), window=window):
+                        taken.remove(i)
+                        raw[i] = np.asarray(res.outputs, np.int32)
+                        top1[i] = res.top1
+                        ticks[i] = res.count
+                        work.finished()
+                except Exception as exc:
+                    raise TargetError(f"input {taken[0] if taken else '?'}: {exc}") from exc
                 stacks[j] = stack_usage(link)
                 wire[j] = link.wire_input_bytes
                 saved[j] = link.rle_bytes_saved

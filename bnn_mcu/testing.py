@@ -170,8 +170,7 @@ class Target:
         raw = np.zeros((len(q), self.graph.output_count), np.int32)
         top1 = np.zeros(len(q), np.int64)
         counts = np.zeros(len(q), np.float64)
-        for i in range(len(q)):
-            r = self.link.infer(sent[i].tobytes())
+        for i, r in self.link.infer_many((i, sent[i].tobytes()) for i in range(len(q))):
             raw[i], top1[i], counts[i] = r.outputs, r.top1, round(r.count * self._factor)
         return self._result(q, raw, top1, counts)
 
