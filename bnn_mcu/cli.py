@@ -311,7 +311,8 @@ def cmd_run(args) -> int:
 
 
 def _run_text(s) -> str:
-    lines = [f"ran {s.inputs} inputs on {s.target} ({s.board}) in {s.seconds:.1f} s",
+    lines = [f"ran {s.inputs} inputs on {s.target}{f' x{s.jobs}' if s.jobs > 1 else ''} ({s.board}) in "
+             f"{s.seconds:.1f} s",
              f"  identical to reference  {s.matches}/{s.inputs}"
              + ("" if not s.mismatches else f"   MISMATCHES: {s.mismatches}")]
     if s.accuracy_target is not None:

@@ -2,7 +2,8 @@
 
 Each job is one worker thread that owns one target for its whole life: it boots its own QEMU (or, with
 one job only, opens the board's port), handshakes, then takes the next input index from a shared
-counter until none is left (keeping two requests in flight), and writes the reply into row ``i`` of
+counter until none is left (keeping two requests in flight where the link allows it, see
+:func:`pipeline_window`), and writes the reply into row ``i`` of
 the result arrays. Rows are indexed
 by input, so the merge is the arrays themselves: the order the targets happened to finish in cannot
 show. Instruction counts are per input (no state carries over between inferences), so they do not
@@ -32,6 +33,19 @@ log = logging.getLogger(__name__)
 # Requests in flight per target: the next input waits in the socket while the target computes, so the
 # host's turnaround (and its scheduling delays on a busy machine) no longer idles the target.
 PIPELINE_WINDOW = 2
+# Only where bytes that arrive while the target computes are held back, not lost: QEMU's CMSDK UART
+# (mps2/mps3) and nRF51 UART refuse input while their buffer is full, so the emulated link applies
+# back-pressure. QEMU 7.2's STM32 USART clears RXNE whenever the guest transmits, losing a byte that
+# arrived during the reply (measured: netduinoplus2 lost frames), and a real board's UART overruns
+# while the firmware computes with its receive interrupt off: one request at a time there.
+PIPELINE_PLATFORMS = frozenset({"mps2", "nrf"})
+
+
+def pipeline_window(board, port: str | None) -> int:
+    """Requests to keep in flight on ``board`` (emulated unless ``port`` is given)."""
+    if port or board.qemu is None or board.platform not in PIPELINE_PLATFORMS:
+        return 1
+    return PIPELINE_WINDOW
 
 
 def default_jobs() -> int:
@@ -63,7 +77,7 @@ class Replies:
     top1: np.ndarray  # (N,) int64
     ticks: np.ndarray  # (N,) raw counter ticks
     infos: list  # the INFO of every target, in job order
-    where: str  # what ran them ("qemu:mps2-an386", "qemu:mps2-an386 x2", or the port)
+    where: str  # what ran them ("qemu:mps2-an386" or the port; how many: jobs)
     jobs: int
     stack_used: int | None = None  # the deepest any target's stack went
     stack_size: int | None = None
@@ -176,7 +190,6 @@ def run_inputs(open_target, q: np.ndarray, output_count: int, *, jobs: int,
         raise work.error
     used = [s[0] for s in stacks if s[0] is not None]
     sizes = [s[1] for s in stacks if s[1] is not None]
-    where = wheres[0] if jobs == 1 else f"{wheres[0]} x{jobs}"
-    return Replies(raw=raw, top1=top1, ticks=ticks, infos=infos, where=where, jobs=jobs,
+    return Replies(raw=raw, top1=top1, ticks=ticks, infos=infos, where=wheres[0], jobs=jobs,
                    stack_used=max(used) if used else None, stack_size=max(sizes) if sizes else None,
                    wire_bytes=sum(wire), rle_bytes_saved=sum(saved))

@@ -339,7 +339,7 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
                 lambda: open_target(project, port=port, baudrate=baudrate, timeout=timeout),
                 wire.encode(graph, q, wire.project_encoding(project.meta)),
                 graph.output_count, jobs=jobs, handshake=lambda link, where: handshake(link, project, graph, where),
-                stack_usage=stack_usage, on_done=bar.update)
+                stack_usage=stack_usage, on_done=bar.update, window=fleet.pipeline_window(board, port))
         except BaseException:
             ref_future.cancel()
             raise

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, reference, resources, runner, wire
+from . import __version__, fleet, reference, resources, runner, wire
 from .build import Project, build
 from .errors import UsageError
 
@@ -129,7 +129,7 @@ class Inference:
 class Target:
     """One target (QEMU or a board) running a project's firmware, handshaken and ready."""
 
-    def __init__(self, project: Project, link, info, where: str):
+    def __init__(self, project: Project, link, info, where: str, *, port: str | None = None):
         self.project = project
         self.graph = project.graph()
         self.board = project.board()
@@ -138,6 +138,7 @@ class Target:
         self.where = where  # "qemu:<machine>" or the port
         self.encoding = wire.project_encoding(project.meta)
         self.count_unit, self._factor = runner.ticks_to_unit(info, self.board)
+        self._window = fleet.pipeline_window(self.board, port)
 
     def quantize(self, x, *, quantized: bool = False) -> np.ndarray:
         """(N, values) uint8 codes: float ``x`` as the model takes it (one input or a batch), quantised
@@ -170,7 +171,7 @@ class Target:
         raw = np.zeros((len(q), self.graph.output_count), np.int32)
         top1 = np.zeros(len(q), np.int64)
         counts = np.zeros(len(q), np.float64)
-        for i, r in self.link.infer_many((i, sent[i].tobytes()) for i in range(len(q))):
+        for i, r in self.link.infer_many(((i, sent[i].tobytes()) for i in range(len(q))), window=self._window):
             raw[i], top1[i], counts[i] = r.outputs, r.top1, round(r.count * self._factor)
         return self._result(q, raw, top1, counts)
 
@@ -210,7 +211,7 @@ def open_target(project: Project, *, port: str | None = None, baudrate: int | No
         baudrate = baudrate or board.serial.baud or DEFAULT_BAUD
     with runner.open_target(project, port=port, baudrate=baudrate or 115200, timeout=timeout) as (link, where):
         info = runner.handshake(link, project, project.graph(), where)
-        yield Target(project, link, info, where)
+        yield Target(project, link, info, where, port=port)
         with contextlib.suppress(Exception):
             link.shutdown()
 
