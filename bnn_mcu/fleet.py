@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 PIPELINE_WINDOW = 2
 # Only where bytes that arrive while the target computes are held back, not lost: QEMU's CMSDK UART
 # (mps2/mps3) and nRF51 UART refuse input while their buffer is full, so the emulated link applies
-# back-pressure. QEMU 7.2's STM32 USART clears RXNE whenever the guest transmits, losing a byte that
-# arrived during the reply (measured: netduinoplus2 lost frames), and a real board's UART overruns
+# back-pressure. QEMU 7.2's STM32 USART loses input that arrives while the guest transmits its reply
+# (measured: with two in flight, netduinoplus2 needed a retry within 20 inputs), and a real board's UART overruns
 # while the firmware computes with its receive interrupt off: one request at a time there.
 PIPELINE_PLATFORMS = frozenset({"mps2", "nrf"})
 
