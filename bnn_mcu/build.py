@@ -18,6 +18,7 @@ import fcntl
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -106,16 +107,49 @@ class BuildResult:
         return d
 
 
-def _run(cmd: list[str], what: str) -> str:
+def _run(cmd: list[str], what: str, progress: str | None = None) -> str:
+    """Run ``cmd``; its output on failure. ``progress``: a label for a one-line progress bar on stderr
+    fed by CMake's ``[ NN%]`` lines (only when stderr is a terminal)."""
     log.debug("$ %s", " ".join(cmd))
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if progress and sys.stderr.isatty():
+            out, err, code = _run_with_progress(cmd, progress)
+        else:
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            out, err, code = proc.stdout, proc.stderr, proc.returncode
     except FileNotFoundError as exc:
         raise BuildError(f"{what}: '{cmd[0]}' is not installed", hint="run tools/install_deps.sh") from exc
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-30:])
-        raise BuildError(f"{what} failed (exit {proc.returncode}):\n{tail}")
-    return proc.stdout
+    if code != 0:
+        tail = "\n".join((out + err).strip().splitlines()[-30:])
+        raise BuildError(f"{what} failed (exit {code}):\n{tail}")
+    return out
+
+
+_PERCENT = re.compile(r"^\[\s*(\d+)%\]")
+
+
+def _run_with_progress(cmd: list[str], label: str) -> tuple[str, str, int]:
+    """``cmd`` with stdout read line by line: each ``[ NN%]`` redraws ``label [#####     ] NN%`` on the
+    terminal (stderr); the line is cleared at the end. Returns (stdout, stderr, exit code)."""
+    from .progress import Bar
+
+    lines: list[str] = []
+    bar = Bar(label, 100, unit="%", enabled=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            m = _PERCENT.match(line)
+            if m:
+                bar.update(int(m.group(1)))
+        code = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        bar.close()
+    return "".join(lines), "", code
 
 
 def build(project: Project, *, host: bool = False, sanitize: bool = False, kernels: str | None = None,
@@ -136,7 +170,7 @@ def build(project: Project, *, host: bool = False, sanitize: bool = False, kerne
     with build_lock(bdir, what):  # two builds of one directory race (make, CMake's cache, the ELF)
         _drop_stale_cache(bdir, project.path)
         _run(args, "cmake configure")
-        _run(["cmake", "--build", str(bdir), "-j", str(jobs)], "cmake build")
+        _run(["cmake", "--build", str(bdir), "-j", str(jobs)], "cmake build", progress=f"building {what}")
         if host:
             return BuildResult(artifact=bdir / project.host_exe().name, host=True)
         return BuildResult.of_elf(bdir / project.elf().name)  # the sizes of the ELF this build made

@@ -9,19 +9,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import sys
-from pathlib import Path
 
 from . import __version__
+from .api import DEFAULT_BOARD, DEFAULT_INPUT_RANGE  # one place for the defaults
 from .errors import BnnError, UsageError
 from .layouts import DEFAULT_KERNELS, KERNEL_SETS
 from .untrusted import inline, terminal
 
 log = logging.getLogger("bnn_mcu")
-
-DEFAULT_BOARD = "mps2-an386"
-DEFAULT_INPUT_RANGE = (0.0, 1.0)
 
 EPILOG_MAIN = """\
 typical session:
@@ -63,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read a Larq/Keras model (.h5, .keras or a SavedModel directory), fold batch-norm and "
         "sign into integer thresholds, pack weights 1 bit each and write a CMake firmware project.",
         epilog="examples:\n  bnn-mcu convert model.h5 -o out/mnist --board mps2-an386\n"
-               "  bnn-mcu convert saved_model/ -o out/m --input-range -1 1 --json\n\n"
+               "  bnn-mcu convert saved_model/ -o out/m --input-range -1 1 --json\n"
+               "  bnn-mcu convert model.h5 -o out/kws --as library --name kws   # for your own firmware\n"
+               "  bnn-mcu convert model.h5 -o out/kws --as package --name kws   # Arduino, PlatformIO, Zephyr\n\n"
                "The project holds the generated model (model/), a copy of the runtime (runtime/), the "
                "linker script\nand bnn_model.npz (the integer graph the reference runs). Converting the "
                "same model twice\ngives byte-identical files.")
@@ -79,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="converting into an existing project refuses to overwrite files you changed there "
                    "(it names them); --force overwrites them")
+    p.add_argument("--as", dest="layout", choices=["firmware", "library", "package"], default="firmware",
+                   help="firmware (default): a standalone app for the board, for build/run/bench; library: a "
+                   "CMake library with one header (include/NAME.h) for your own firmware, no app/startup/UART; "
+                   "package: the same as one directory for Arduino (library.properties), PlatformIO "
+                   "(library.json) and Zephyr (zephyr/module.yml)")
+    p.add_argument("--name", help="library only: the C prefix of every symbol, the header and the CMake target "
+                   "(a C identifier; default: the output directory's name)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -99,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  bnn-mcu run out/mnist --inputs digits.npz\n"
                "  bnn-mcu run out/mnist --inputs digits.npz --outputs y.npz --json\n"
                "  bnn-mcu run out/mnist --inputs digits.npz --port /dev/ttyACM0   # a real board\n"
-               "  bnn-mcu run out/mnist --inputs digits.npz --keras model.h5      # also compare with Larq\n\n"
+               "  bnn-mcu run out/mnist --inputs digits.npz --keras model.h5      # also compare with Larq\n"
+               "  bnn-mcu run out/mnist --inputs digits.npz --keras model.h5 --report out/report.html\n\n"
                "INPUTS.npz: 'x' = float inputs exactly as the Keras model takes them (quantised with the\n"
                "project's input range), optional 'y' = integer labels. OUTPUTS.npz gets 'raw' (the\n"
                "target's int32 outputs), 'logits' (float outputs rebuilt on the host; softmax applied if\n"
@@ -126,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-clipping", action="store_true",
                    help="run even if more than 0.1%% of the input values lie outside the project's input "
                    "range (they are clipped to it)")
+    p.add_argument("--report", metavar="REPORT.html", help="also write a self-contained HTML validation report: "
+                   "verdict, accuracies, agreement with the float model (--keras), confusion matrix (labels), "
+                   "output differences, instructions per layer (one more QEMU boot, PROFILE on 3 inputs), "
+                   "flash and RAM")
     p.add_argument("--no-build", action="store_true", help="do not (re)build the firmware first")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="seconds to wait for each reply (default 10; raise it for big models on slow boards)")
@@ -163,6 +173,22 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n  bnn-mcu inspect model.h5\n  bnn-mcu inspect model.h5 --board mps2-an385 --json")
     p.add_argument("model", help="the model file (.h5, .keras) or SavedModel directory")
     p.add_argument("--board", default=DEFAULT_BOARD, help=f"board for the memory check (default: {DEFAULT_BOARD})")
+    p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
+                   default=None, help=_input_range_help())
+    _add_common(p)
+
+    p = sub.add_parser(
+        "check", formatter_class=fmt, help="the integer reference against Larq, layer by layer (no board)",
+        description="Fold the model and compare the integer reference (what the firmware computes bit for "
+        "bit) with Larq's float forward pass, each binary layer on Larq's own inputs: bits that differ, "
+        "float32 ties, signs of int16 residual streams within their error bound, and the streams' "
+        "distance to Larq. Exits 8 when anything differs that is neither a tie nor within a bound.",
+        epilog="examples:\n  bnn-mcu check model.h5                    # 256 random 8-bit inputs\n"
+               "  bnn-mcu check model.h5 --inputs x.npz --input-range -1 1 --json")
+    p.add_argument("model", help="the model file (.h5, .keras) or SavedModel directory")
+    p.add_argument("--inputs", metavar="X.npz", help="inputs as for 'run' (x, quantised with the input range); "
+                   "default: seeded random 8-bit codes")
+    p.add_argument("-n", type=int, default=256, metavar="N", help="random inputs without --inputs (default 256)")
     p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
                    default=None, help=_input_range_help())
     _add_common(p)
@@ -212,45 +238,41 @@ def _load_board(name: str):
     return load_board(name)
 
 
-def _convert_graph(model_path: str, input_range, board, kernels: str = DEFAULT_KERNELS):
-    from . import fold, frontend, plan
-
-    fgraph, _model = frontend.load_graph(model_path)
-    graph = fold.fold(fgraph, fold.input_range_for(fgraph, input_range, DEFAULT_INPUT_RANGE))
-    mplan = plan.make_plan(graph, stack_bytes=board.stack_size, kernels=kernels)
-    return fgraph, graph, mplan
-
-
 def cmd_convert(args) -> int:
-    from . import codegen, plan
+    from . import api
 
-    board = _load_board(args.board)
-    codegen.check_project_path(Path(args.out))  # before TensorFlow starts
-    _status(f"loading {args.model} (TensorFlow takes a few seconds to start)...")
-    if args.kernels not in KERNEL_SETS:
-        raise UsageError(f"unknown kernel set '{args.kernels}'; available: {', '.join(KERNEL_SETS)}")
-    _fg, graph, mplan = _convert_graph(args.model, args.input_range, board, args.kernels)
-    plan.check_fits(mplan, board)
-    gen = codegen.write_project(graph, mplan, board, args.out, source=Path(args.model).name,
-                                kernels=args.kernels, force=args.force)
-    obj = {"project": str(gen.outdir), "model_hash": gen.model_hash, "board": board.name,
-           "input_range": list(graph.input_range), "layers": len(graph.layers),
-           "binary_macs": int(sum(l.macs for l in graph.layers)), "plan": mplan.as_dict(),
-           "files": len(gen.files), "kernels": args.kernels}
-    text = (f"converted {args.model} -> {gen.outdir} ({len(gen.files)} files)\n"
-            f"  model hash   {gen.model_hash[:16]}\n  board        {board.name} (kernels: {args.kernels})\n"
-            f"  input range  [{graph.input_range[0]:g}, {graph.input_range[1]:g}] -> uint8\n"
-            f"  layers       {len(graph.layers)}, {obj['binary_macs']:,} MACs per inference\n"
-            f"  weights      {mplan.weight_bytes:,} bytes flash; arena {mplan.arena_bytes:,} bytes RAM\n"
-            f"next: bnn-mcu build {gen.outdir}")
+    conv = api.convert_model(args.model, args.out, board=args.board, input_range=args.input_range,
+                             kernels=args.kernels, layout=args.layout, name=args.name, force=args.force,
+                             status=_status)
+    obj, plan = conv.summary, conv.project.meta["plan"]
+    lo, hi = obj["input_range"]
+    if args.layout == "package":
+        name = obj["name"]
+        first = (f"converted {args.model} -> {obj['project']} (package '{name}' for Arduino, PlatformIO and Zephyr, "
+                 f"{obj['files']} files)\n  header       {obj['project']}/src/{name}.h")
+        nxt = (f"next: copy {obj['project']} into your Arduino libraries or PlatformIO lib/ folder, or add it to "
+               f"ZEPHYR_EXTRA_MODULES with CONFIG_BNN_MCU_{name.upper()}=y")
+    elif args.layout == "library":
+        name = obj["name"]
+        first = (f"converted {args.model} -> {obj['project']} (library '{name}', {obj['files']} files)\n"
+                 f"  header       {obj['project']}/include/{name}.h")
+        nxt = (f"next: add_subdirectory({obj['project']}) and target_link_libraries(your_app PRIVATE {name}) "
+               "in your firmware's CMakeLists.txt")
+    else:
+        first = f"converted {args.model} -> {obj['project']} ({obj['files']} files)"
+        nxt = f"next: bnn-mcu build {obj['project']}"
+    text = (f"{first}\n  model hash   {obj['model_hash'][:16]}\n  board        {obj['board']} (kernels: "
+            f"{obj['kernels']})\n  input range  [{lo:g}, {hi:g}] -> uint8\n"
+            f"  layers       {obj['layers']}, {obj['binary_macs']:,} MACs per inference\n"
+            f"  weights      {plan['weight_bytes']:,} bytes flash; arena {plan['arena_bytes']:,} bytes RAM\n{nxt}")
     _emit(args, obj, text)
     return 0
 
 
 def cmd_build(args) -> int:
-    from .build import Project, build
+    from .api import build, firmware_project
 
-    project = Project.load(args.project)
+    project = firmware_project(args.project)
     _status(f"building {project.path}{' for the host' if args.host else ''}...")
     res = build(project, host=args.host)
     obj = {"project": str(project.path), **res.as_dict()}
@@ -265,38 +287,21 @@ def cmd_build(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from . import fileio, modelfile, runner
-    from .build import BuildResult, Project, build
+    from . import api, fileio, runner
     from .errors import OutputWriteError
 
     # Everything the user named is checked before TensorFlow loads, the build runs or QEMU boots.
-    if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout}")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    project = Project.load(args.project)
-    args.port, args.baud = _resolve_serial(project, args.port, args.baud)  # --port auto; the board's baud
-    graph = project.graph()
-    x, y = runner.load_inputs(args.inputs, graph)
+    project = api.firmware_project(args.project)
+    x, y = runner.load_inputs(args.inputs, project.graph())
     if args.limit is not None:
         x, y = x[: args.limit], (None if y is None else y[: args.limit])
-    runner.check_clipping(runner.clipping(x, graph.input_range), allow=args.allow_clipping)
     if args.outputs:
         fileio.check_writable(args.outputs, "--outputs")
-    if args.keras:
-        modelfile.vet(args.keras)
-    sizes = None
-    if not args.port and not args.no_build:
-        _status(f"building {project.path} (incremental)...")
-        res = build(project)
-        sizes = (res.flash_bytes, res.ram_bytes)
-    elif project.elf().is_file():
-        res = BuildResult.of_elf(project.elf())
-        sizes = (res.flash_bytes, res.ram_bytes)
-    summary, arrays = runner.run(project, x, y, port=args.port, baudrate=args.baud,
-                                 keras_model=args.keras, timeout=args.timeout, jobs=args.jobs)
-    if sizes:
-        summary.flash_bytes, summary.ram_bytes = sizes
+    _result, summary, arrays = api.run_project(
+        project, x, y, keras=args.keras, port=args.port, baud=args.baud, allow_clipping=args.allow_clipping,
+        build=not args.no_build, timeout=args.timeout, report=args.report, status=_status, jobs=args.jobs)
     write_error = None
     if args.outputs:
         try:
@@ -349,9 +354,9 @@ def _run_text(s) -> str:
 
 def cmd_bench(args) -> int:
     from . import bench
-    from .build import Project
+    from .api import firmware_project
 
-    project = Project.load(args.project)
+    project = firmware_project(args.project)
     graph = project.graph()
     kernel_sets = bench.parse_kernels(project, args.kernels)
     q, source = bench.bench_inputs(graph, args.n, args.inputs)
@@ -420,6 +425,21 @@ def _table(header: list[str], rows: list[list[str]], right: set | frozenset = fr
     return "\n".join([fmt(header)] + [fmt(r) for r in rows])
 
 
+def cmd_check(args) -> int:
+    from .check import check_model, format_report
+    from .errors import MismatchError
+
+    if args.n < 1:
+        raise UsageError(f"-n must be at least 1, got {args.n}")
+    _status(f"loading {args.model} (TensorFlow takes a few seconds to start)...")
+    report = check_model(args.model, inputs=args.inputs, input_range=args.input_range, n=args.n)
+    _emit(args, report.as_dict(), format_report(report))
+    if not report.ok:
+        raise MismatchError(f"{report.unexplained} differences from Larq are neither float32 ties nor within a "
+                            "fixed-point bound")
+    return 0
+
+
 def cmd_boards(args) -> int:
     from .boards import list_boards
 
@@ -439,24 +459,16 @@ def cmd_boards(args) -> int:
 
 
 def _resolve_serial(project, port: str | None, baud: int | None) -> tuple[str | None, int]:
-    """``--port auto`` -> the board's debugger port (by USB IDs); no ``--baud`` -> the board file's."""
-    from .boards import DEFAULT_BAUD
+    from .api import resolve_serial
 
-    if port != "auto" and baud is not None:
-        return port, baud
-    board = project.board()
-    if port == "auto":
-        from .flash import find_port
-
-        port = find_port(board)
-    return port, baud or board.serial.baud or DEFAULT_BAUD
+    return resolve_serial(project, port, baud)
 
 
 def cmd_flash(args) -> int:
-    from .build import Project
+    from .api import firmware_project
     from .flash import flash
 
-    project = Project.load(args.project)
+    project = firmware_project(args.project)
     _status(f"flashing {project.path}...")
     res = flash(project, probe=args.probe, tool=args.tool)
     _emit(args, res, f"flashed {res['firmware']} into {res['board']} with {res['tool']}"
@@ -466,7 +478,7 @@ def cmd_flash(args) -> int:
 
 
 VERBS = {"convert": cmd_convert, "build": cmd_build, "run": cmd_run, "bench": cmd_bench,
-         "inspect": cmd_inspect, "boards": cmd_boards, "flash": cmd_flash}
+         "inspect": cmd_inspect, "check": cmd_check, "boards": cmd_boards, "flash": cmd_flash}
 
 
 class _TerminalFormatter(logging.Formatter):

@@ -129,12 +129,12 @@ def check_project_path(path: Path) -> None:
                          "cannot handle in paths", hint="choose a directory without ';' or control characters")
 
 
-def _check_user_changes(outdir: Path, project_file: Path, force: bool) -> None:
+def _check_user_changes(outdir: Path, project_file: Path, force: bool, layout: str) -> None:
     try:
         recorded = json.loads(project_file.read_text()).get("generated_files")
     except (OSError, ValueError, AttributeError):
         recorded = None
-    changes = manifest.user_changes(outdir, recorded)
+    changes = manifest.user_changes(outdir, recorded, layout)
     if not changes:
         return
     listing = "\n  ".join(changes[:12]) + (f"\n  ... and {len(changes) - 12} more" if len(changes) > 12 else "")
@@ -144,6 +144,90 @@ def _check_user_changes(outdir: Path, project_file: Path, force: bool) -> None:
     raise UsageError(f"{outdir} holds files changed since it was converted; converting again would "
                      f"overwrite them:\n  {listing}",
                      hint="copy your changes elsewhere, convert into another directory, or pass --force")
+
+
+def prepare_outdir(outdir: Path, *, force: bool, layout: str = "firmware") -> None:
+    """Refuse to write into ``outdir`` unless it is new, empty, or a project of the same ``layout`` whose
+    files convert owns are unchanged since it wrote them (``force``: changed ones are overwritten)."""
+    check_project_path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"output path {outdir} exists and is not a directory")
+    existing = outdir / PROJECT_FILE
+    if outdir.exists() and any(outdir.iterdir()) and not existing.exists():
+        raise UsageError(f"output directory {outdir} is not empty and is not a bnn-mcu project; "
+                         "refusing to write into it")
+    if existing.exists():
+        try:
+            theirs = json.loads(existing.read_text()).get("layout", "firmware")
+        except (OSError, ValueError, AttributeError):
+            theirs = "firmware"
+        if theirs != layout:
+            raise UsageError(f"{outdir} holds a bnn-mcu {theirs} project; refusing to write a {layout} "
+                             "project over it", hint="convert into another directory")
+        _check_user_changes(outdir, existing, force, layout)
+
+
+def model_context(graph: IntGraph, plan: MemoryPlan, board, *, source: str, kernels: str) -> dict:
+    """What every template about the model needs (firmware project and library alike). Generating the
+    constant arrays is the slow part for big models: a progress bar counts the layers on a terminal."""
+    from .progress import Bar
+
+    fw = firmware_dir()
+    sets = layouts.available_sets(fw / "src")
+    if kernels not in sets:
+        raise UsageError(f"unknown kernel set '{kernels}'; available: {', '.join(sets)}")
+    digest = ir.model_hash(graph)
+    encoding = wire.encoding_for(graph)  # packed input bits when the first layer binarizes the input
+    bar = Bar("generating C", len(graph.layers), unit=" layers")
+    layers = []
+    try:
+        for i, node in enumerate(graph.layers):
+            bar.update(i)
+            layers.append(_layer_context(i, node, plan, kernels, graph, encoding))
+    finally:
+        bar.close()
+    return {
+        "version": __version__, "model_name": untrusted(graph.name), "source": untrusted(source),
+        "hash": digest, "hash_bytes": ", ".join(f"0x{b:02x}" for b in bytes.fromhex(digest)[:16]),
+        "board": board, "input_range": graph.input_range, "input_shape": graph.input_shape,
+        "input_bytes": wire.wire_bytes(graph, encoding), "input_bits": encoding == wire.BITS,
+        "output_count": graph.output_count,
+        "output_channels": graph.output.shape[2], "plan": plan, "arena_words": max(1, plan.arena_bytes // 4),
+        "layers": layers, "output_offset": plan.buffers[-1].out_offset,
+        "out_scale": c_doubles(graph.out_scale), "out_offset": c_doubles(graph.out_offset), "kernels": kernels,
+        "defines": sorted(board.defines.items()), "softmax": graph.softmax,
+    }
+
+
+def project_meta(graph: IntGraph, plan: MemoryPlan, board, *, source: str, kernels: str, layout: str,
+                 extra_meta: dict | None = None) -> dict:
+    """``bnn_project.json`` without ``generated_files``: what build, run and re-convert need."""
+    return {
+        "tool": "bnn-mcu", "tool_version": __version__, "model_name": graph.name, "source": source,
+        "model_hash": ir.model_hash(graph), "board": board.name, "kernels": kernels, "layout": layout,
+        "input_range": list(graph.input_range), "input_shape": list(graph.input_shape),
+        "keras_input_shape": list(graph.keras_input_shape), "input_bytes": graph.input_bytes,
+        "input_encoding": wire.encoding_for(graph),
+        "wire_input_bytes": wire.wire_bytes(graph, wire.encoding_for(graph)),
+        "output_count": graph.output_count, "softmax": graph.softmax, "plan": plan.as_dict(),
+        "layers": [
+            {"name": node.name, "kind": node.kind, "in_shape": list(node.in_shape),
+             "out_shape": list(node.out_shape), "macs": int(node.macs), "source_layers": list(node.source_layers)}
+            for node in graph.layers
+        ],
+        **(extra_meta or {}),
+    }
+
+
+def finish(outdir: Path, graph: IntGraph, meta: dict) -> GeneratedProject:
+    """Save the integer graph and ``bnn_project.json`` (with the checksums of the files convert owns)."""
+    ir.save(graph, outdir / GRAPH_FILE)
+    meta["generated_files"] = manifest.digests(outdir, meta["layout"])
+    (outdir / PROJECT_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    files = sorted(str(p.relative_to(outdir)) for p in outdir.rglob("*")
+                   if p.is_file() and not str(p.relative_to(outdir)).startswith("build"))
+    log.info("wrote %d files to %s", len(files), outdir)
+    return GeneratedProject(outdir=outdir, model_hash=meta["model_hash"], files=tuple(files))
 
 
 @dataclass(frozen=True)
@@ -158,33 +242,9 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
     """Render every file of the firmware project into ``outdir`` (created, or refreshed when the user
     has not changed any file convert owns; ``force`` overwrites those too)."""
     outdir = Path(outdir)
-    check_project_path(outdir)
-    if outdir.exists() and not outdir.is_dir():
-        raise UsageError(f"output path {outdir} exists and is not a directory")
-    existing = outdir / PROJECT_FILE
-    if outdir.exists() and any(outdir.iterdir()) and not existing.exists():
-        raise UsageError(f"output directory {outdir} is not empty and is not a bnn-mcu project; "
-                         "refusing to write into it")
-    if existing.exists():
-        _check_user_changes(outdir, existing, force)
+    prepare_outdir(outdir, force=force)
     fw = firmware_dir()
-    sets = layouts.available_sets(fw / "src")
-    if kernels not in sets:
-        raise UsageError(f"unknown kernel set '{kernels}'; available: {', '.join(sets)}")
-    digest = ir.model_hash(graph)
-    encoding = wire.encoding_for(graph)
-    ctx = {
-        "version": __version__, "model_name": untrusted(graph.name), "source": untrusted(source),
-        "hash": digest, "hash_bytes": ", ".join(f"0x{b:02x}" for b in bytes.fromhex(digest)[:16]),
-        "board": board, "input_range": graph.input_range, "input_shape": graph.input_shape,
-        "input_bytes": wire.wire_bytes(graph, encoding), "input_bits": encoding == wire.BITS,
-        "output_count": graph.output_count, "output_channels": graph.output.shape[2], "plan": plan,
-        "arena_words": max(1, plan.arena_bytes // 4),
-        "layers": [_layer_context(i, node, plan, kernels, graph, encoding) for i, node in enumerate(graph.layers)],
-        "output_offset": plan.buffers[-1].out_offset,
-        "out_scale": c_doubles(graph.out_scale), "out_offset": c_doubles(graph.out_offset), "kernels": kernels,
-        "defines": sorted(board.defines.items()),
-    }
+    ctx = model_context(graph, plan, board, source=source, kernels=kernels)
     outdir.mkdir(parents=True, exist_ok=True)
     (outdir / "model").mkdir(exist_ok=True)
     rendered = {
@@ -204,24 +264,6 @@ def write_project(graph: IntGraph, plan: MemoryPlan, board, outdir: str | Path, 
         shutil.copytree(fw / part, runtime / part)
     for plat in sorted({*board.platform_dirs, "host"}):
         shutil.copytree(fw / "platform" / plat, runtime / "platform" / plat)
-    ir.save(graph, outdir / GRAPH_FILE)
-    meta = {
-        "tool": "bnn-mcu", "tool_version": __version__, "model_name": graph.name, "source": source,
-        "model_hash": digest, "board": board.name, "kernels": kernels,
-        "input_range": list(graph.input_range), "input_shape": list(graph.input_shape),
-        "keras_input_shape": list(graph.keras_input_shape), "input_bytes": graph.input_bytes,
-        "input_encoding": encoding, "wire_input_bytes": wire.wire_bytes(graph, encoding),
-        "output_count": graph.output_count, "softmax": graph.softmax, "plan": plan.as_dict(),
-        "layers": [
-            {"name": node.name, "kind": node.kind, "in_shape": list(node.in_shape),
-             "out_shape": list(node.out_shape), "macs": int(node.macs), "source_layers": list(node.source_layers)}
-            for node in graph.layers
-        ],
-        **(extra_meta or {}),
-    }
-    meta["generated_files"] = manifest.digests(outdir)
-    (outdir / PROJECT_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    files = sorted(str(p.relative_to(outdir)) for p in outdir.rglob("*")
-                   if p.is_file() and not str(p.relative_to(outdir)).startswith("build"))
-    log.info("wrote %d files to %s", len(files), outdir)
-    return GeneratedProject(outdir=outdir, model_hash=digest, files=tuple(files))
+    meta = project_meta(graph, plan, board, source=source, kernels=kernels, layout="firmware",
+                        extra_meta=extra_meta)
+    return finish(outdir, graph, meta)

@@ -33,15 +33,32 @@ def check_writable(path: str | Path, what: str) -> Path:
     return p
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     """``np.savez`` to exactly ``path``, atomically. Raises OutputWriteError (exit 9) on any I/O error."""
-    p = Path(path)
     buf = io.BytesIO()
     np.savez(buf, **arrays)  # in memory first: a failed write cannot leave numpy's zip writer half-closed
+    return write_bytes(path, buf.getbuffer())
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """UTF-8 ``text`` to exactly ``path``, atomically (as :func:`write_bytes`)."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: str | Path, data) -> Path:
+    """``data`` to exactly ``path``, atomically. Raises OutputWriteError (exit 9) on any I/O error."""
+    p = Path(path)
     fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp creates 0600; a result file gets the usual mode
         with os.fdopen(fd, "wb") as f:
-            f.write(buf.getbuffer())
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, p)

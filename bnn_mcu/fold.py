@@ -48,9 +48,21 @@ class _Pending:
     items: tuple = ()
     sources: tuple[str, ...] = ()
     bits: Tensor | None = None
+    real: _Real | None = None  # its int16 stream, once an add needed it
+    added: bool = False  # an add reads it: its sign then comes from the stream (one convolution, not two)
 
     def then(self, kind: str, item, source: str) -> _Pending:
-        return _Pending(self.acc, self.inp, self.items + ((kind, item),), self.sources + (source,))
+        sources = self.sources if source in self.sources else self.sources + (source,)  # a fused activation
+        return _Pending(self.acc, self.inp, self.items + ((kind, item),), sources)
+
+
+@dataclass
+class _Real:
+    """A real-valued tensor the target keeps as an int16 stream (``ops/requant.py``): ``producer`` is the
+    requant or add node (its attrs hold the scale, bound and error bound); ``bits`` caches its sign."""
+
+    producer: Node
+    bits: Tensor | None = None
 
 
 _INPUT = "model input"  # the state of the model input (and of a leading Rescaling's output)
@@ -105,16 +117,28 @@ class _Folder:
         if not any(ops.get(n.op).role == "accumulate" for n in body):
             raise UnsupportedModelError(
                 "the model has no QuantConv2D or QuantDense layer: nothing to run as a binary network")
+        # tensors whose real values the target keeps (an add or an average pool reads them)
+        added = {t.id for n in body if ops.get(n.op).role in ("add", "real_pool") for t in n.inputs}
         for node in body:
             role = ops.get(node.op).role
             src = [state[t.id] for t in node.inputs]
             if role == "accumulate":
                 state[node.output.id] = self.accumulate(node, src[0])
-            elif role in ("affine", "bitwise"):
+            elif role in ("affine", "bitwise", "monotone"):
                 state[node.output.id] = self.after(node, role, src[0])
             elif role == "merge":
                 bits = [self.bits_of(s, node) for s in src]
                 state[node.output.id] = self.emit(ops.get(node.op).make(node, bits, self.new_tensor))
+            elif role == "add":
+                reals = [self.real_of(x, node) for x in src]
+                add = ops.get(node.op).make(node, [r.producer for r in reals], self.new_tensor)
+                self.emit(add)
+                state[node.output.id] = _Real(add)
+            elif role == "real_pool":
+                real = self.real_of(src[0], node)
+                pool = ops.get(node.op).make(node, real.producer, self.new_tensor)
+                self.emit(pool)
+                state[node.output.id] = _Real(pool)
             elif role == "final":
                 if node.output not in graph.outputs:
                     raise UnsupportedModelError(
@@ -124,6 +148,9 @@ class _Folder:
                 state[node.output.id] = src[0]
             else:
                 raise UnsupportedModelError(f"layer '{node.name}': op {node.op} has no fold rule")
+            out = state.get(node.output.id)
+            if isinstance(out, _Pending) and node.output.id in added:
+                out.added = True
         self.finish(state[graph.outputs[0].id])
         meta = {"ignored_layers": list(graph.ignored), "constant_channels": self.constant_channels}
         return IntGraph(name=graph.name, input=self.graph_input, keras_input_shape=graph.keras_input_shape,
@@ -135,24 +162,30 @@ class _Folder:
             inp = self.bits_of(src, node)
         elif src is _INPUT:
             inp = self.graph_input
+        elif isinstance(src, (_Real, _Pending)) and node.op == "dense":  # a real-input head after a pool
+            real = self.real_of(src, node)
+            node = Node(op="dense_s16", name=node.name, inputs=node.inputs, output=node.output,
+                        attrs={**node.attrs, "input_scale": real.producer.attrs["scale"]}, params=node.params,
+                        source_layers=node.source_layers)
+            inp = real.producer.output
         else:
             raise UnsupportedModelError(
                 f"layer '{node.name}' ({node.attrs.get('keras_class')}) has a real-valued input (input_quantizer="
                 "None) but is not the first layer; supported: real-valued input on the first layer only",
                 hint="give every later quantized layer input_quantizer='ste_sign'")
-        pending = _Pending(acc=node, inp=inp, sources=(node.name,))
-        if node.params.get("bias") is not None:
-            channels = node.out_shape[2]
-            pending = _Pending(node, inp, (("affine", (np.ones(channels), np.asarray(node.params["bias"],
-                                                                                    np.float64))),),
-                               pending.sources)
-        return pending
+        items = tuple(("affine", ab) for ab in ops.get(node.op).leading_affines(node))
+        return _Pending(acc=node, inp=inp, items=items, sources=(node.name,))
 
     def after(self, node: Node, role: str, src):
-        """A batch-norm or a max-pool reading ``src``."""
+        """A batch-norm, a clipping activation or a max-pool reading ``src``."""
         if isinstance(src, _Pending):
             item = ops.get(node.op).affine(node) if role == "affine" else node
             return src.then(role, item, node.name)
+        if isinstance(src, _Real):
+            raise UnsupportedModelError(
+                f"layer '{node.name}' ({node.attrs.get('keras_class')}) acts on the output of a residual add (a "
+                "real-valued stream); supported: sign-quantized layers, adds and concatenations of signs after an add",
+                hint="apply batch-norms and pools inside the residual branch, before the Add")
         if src is _INPUT:
             raise UnsupportedModelError(
                 f"layer '{node.name}' ({node.attrs.get('keras_class')}) comes before the first quantized layer; "
@@ -170,6 +203,13 @@ class _Folder:
         """The b1 tensor holding sign(src) for ``consumer``."""
         if isinstance(src, Tensor):
             return src
+        if isinstance(src, _Pending) and src.added:  # the sign of the stream an add also reads
+            src = self.real_of(src, consumer)
+        if isinstance(src, _Real):
+            if src.bits is None:
+                sign = ops.get("sign_s16").make(src.producer.output, src.producer, self.new_tensor, consumer.name)
+                src.bits = self.emit(sign)
+            return src.bits
         if src is _INPUT:
             if self.input_bits is None:
                 sign = ops.get("sign").make(self.graph_input, self.input_range, self.new_tensor,
@@ -180,27 +220,65 @@ class _Folder:
             src.bits = self.materialize(src, "b1")
         return src.bits
 
+    def real_of(self, src, consumer: Node) -> _Real:
+        """The int16 stream of ``src`` for an add: a pending tensor becomes int32 sums (its accumulating
+        layer) and a requantization with its affine chain (``ops/requant.py``)."""
+        if isinstance(src, _Real):
+            return src
+        if not isinstance(src, _Pending):
+            what = "the model input" if src is _INPUT else "a tensor whose signs only are kept (a concatenation)"
+            raise UnsupportedModelError(
+                f"layer '{consumer.name}' ({consumer.attrs.get('keras_class')}) adds {what}; supported: adds of "
+                "batch-norm (or quantized layer) outputs and of other adds",
+                hint="give the shortcut a quantized layer and a batch-norm first (a stem)")
+        if src.real is None:
+            for kind, item in src.items:
+                if kind != "affine":
+                    what = f"activation '{item.attrs['fn']}'" if kind == "monotone" else item.attrs.get("keras_class")
+                    raise UnsupportedModelError(
+                        f"layer '{consumer.name}' ({consumer.attrs.get('keras_class')}) reads real values of "
+                        f"'{src.acc.name}' through layer '{item.name}' ({what}); supported between a quantized "
+                        "layer and a real-valued use (add, average pool, real-input layer): batch-norms and biases")
+            A, B, _ = _reduce(src.items, src.acc.out_shape[2])
+            in_range = self.first_range if src.inp is self.graph_input else self.input_range
+            sums = ops.get(src.acc.op).fold(src.acc, src.inp, "s32", np.ones_like(A), np.zeros_like(B), in_range,
+                                            self.new_tensor, src.sources, per_class_offset=True)
+            self.emit(sums)
+            k = ops.get(sums.op).fan_in(sums)
+            raw_max = 255 * k if sums.input_kind == "u8" else k
+            requant = ops.get("requant").make(sums, A, B, raw_max, self.new_tensor)
+            self.emit(requant)
+            src.real = _Real(requant)
+        return src.real
+
     def materialize(self, p: _Pending, out_kind: str) -> Tensor:
+        """Integer nodes for ``p``: the accumulating layer with thresholds (b1) or its int32 sums (s32),
+        then its pools, each with the direction of what follows it."""
         acc = p.acc
         channels = acc.out_shape[2]
-        A, B = _compose([x for k, x in p.items if k == "affine"], channels)
+        if out_kind != "b1":
+            for kind, item in p.items:
+                if kind == "bitwise":
+                    raise UnsupportedModelError(
+                        f"layer '{item.name}' ({item.attrs.get('keras_class')}) follows the last quantized layer "
+                        f"'{acc.name}'; pooling the output logits is not supported")
+                if kind == "monotone":
+                    raise UnsupportedModelError(
+                        f"layer '{item.name}' ({item.attrs.get('keras_class')}): activation "
+                        f"'{item.attrs['fn']}' on the model's output is not supported; supported: a linear "
+                        "output (optionally softmax)")
+        A, B, directions = _reduce(p.items, channels)
         in_range = self.first_range if p.inp is self.graph_input else self.input_range
         folded = ops.get(acc.op).fold(acc, p.inp, out_kind, A, B, in_range, self.new_tensor, p.sources)
         current = self.emit(folded)
         if out_kind == "b1":  # channels whose output never changes (gamma = 0, or a BN that never crosses zero)
             tau = folded.params["thresholds"]
-            span = 255 * ops.conv.fan_in(folded) if folded.input_kind == "u8" else ops.conv.fan_in(folded)
+            k = ops.get(folded.op).fan_in(folded)
+            span = 255 * k if folded.input_kind == "u8" else k
             lowest = -span - 1 if folded.input_kind == "u8" else -1
             self.constant_channels += int(np.sum(np.all((tau == span) | (tau == lowest), axis=0)))
-        for j, (kind, item) in enumerate(p.items):  # pools, each with the direction of the affines after it
-            if kind != "bitwise":
-                continue
-            if out_kind != "b1":
-                raise UnsupportedModelError(
-                    f"layer '{item.name}' ({item.attrs.get('keras_class')}) follows the last quantized layer "
-                    f"'{acc.name}'; pooling the output logits is not supported")
-            a_after, _ = _compose([x for k, x in p.items[j + 1:] if k == "affine"], channels)
-            current = self.emit(ops.get(item.op).fold(item, current, a_after < 0, self.new_tensor))
+        for item, decreasing in directions:  # pools in order, each with the direction of the map after it
+            current = self.emit(ops.get(item.op).fold(item, current, decreasing, self.new_tensor))
         return current
 
     def finish(self, out) -> None:
@@ -208,6 +286,10 @@ class _Folder:
         if isinstance(out, _Pending):
             self.materialize(out, "s32")
             return
+        if isinstance(out, _Real):
+            raise UnsupportedModelError(
+                "the model ends in a residual add; supported: a model that ends in a quantized layer",
+                hint="end the model with a QuantDense (and optionally BatchNormalization, softmax)")
         raise UnsupportedModelError(
             "the model's output is not a QuantConv2D or QuantDense layer (with batch-norms and a softmax "
             "after it); supported: a model that ends in a quantized layer",
@@ -224,9 +306,21 @@ def input_range_for(graph: FloatGraph, given, default: tuple[float, float]) -> t
     return default
 
 
-def _compose(items: list[tuple[np.ndarray, np.ndarray]], channels: int) -> tuple[np.ndarray, np.ndarray]:
-    a = np.ones(channels, np.float64)
-    b = np.zeros(channels, np.float64)
-    for ai, bi in items:
-        a, b = ai * a, ai * b + bi
-    return a, b
+def _reduce(items, channels: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """The per-channel affine ``(A, B)`` on the accumulator whose sign equals the sign at the end of
+    ``items`` (affines compose; a clip becomes its equivalent affine, ``ops/activation.py``), and for
+    each pool, in order, whether the map after it decreases (then the pool is a min: OR).
+
+    Walks backwards: ``(A, B)`` starts as the identity test ``z < 0`` on the chain's last value and is
+    pulled back through each item."""
+    A, B = np.ones(channels, np.float64), np.zeros(channels, np.float64)
+    pools = []
+    for kind, item in reversed(items):
+        if kind == "affine":
+            a, b = item
+            A, B = A * a, A * b + B
+        elif kind == "monotone":
+            A, B = ops.get(item.op).equivalent_affine(item, A, B)
+        else:  # a pool: max commutes with the monotone map after it (min where it decreases)
+            pools.append((item, A < 0))
+    return A, B, pools[::-1]

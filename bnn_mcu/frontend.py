@@ -117,6 +117,8 @@ class Lowering:
 
     next_id: int = 0
     flat: set = field(default_factory=set)
+    views: dict = field(default_factory=dict)  # padded tensor id -> (source tensor, pads): ZeroPadding
+    model_input: Tensor | None = None  # what the integer graph's u8 input is (a leading Reshape relabels it)
     nodes: list = field(default_factory=list)
     rows: list = field(default_factory=list)
     _current: object = None
@@ -136,6 +138,29 @@ class Lowering:
 
     def is_flat(self, t: Tensor) -> bool:
         return t.id in self.flat
+
+    def pad_view(self, inp: Tensor, pads: tuple[int, int, int, int]) -> Tensor:
+        """A tensor that stands for ``inp`` zero-padded by ``pads`` (top, bottom, left, right): no node;
+        the convolution that reads it takes the padding into its own (``unpad``)."""
+        h, w, c = inp.shape
+        top, bottom, left, right = pads
+        view = self.tensor("f32", (h + top + bottom, w + left + right, c))
+        self.views[view.id] = (inp, tuple(int(p) for p in pads))
+        return view
+
+    def reshape_model_input(self, t: Tensor, shape) -> Tensor:
+        """The model input seen with another shape (a Reshape before any other layer): the 8-bit input
+        buffer is the same row-major bytes, so the integer graph simply takes the new shape."""
+        if t is not self.model_input or self.nodes:
+            raise ValueError("only the unread model input can be relabelled")
+        self.model_input = self.tensor("f32", _as_hwc(tuple(shape), "Reshape output"))
+        return self.model_input
+
+    def unpad(self, t: Tensor) -> tuple[Tensor, tuple[int, int, int, int] | None]:
+        """(the tensor a padding view stands for, its pads), or (t, None) for an ordinary tensor."""
+        if t.id in self.views:
+            return self.views[t.id]
+        return t, None
 
     def mark_flat(self, t: Tensor) -> None:
         self.flat.add(t.id)
@@ -163,7 +188,7 @@ def lower_with_table(model) -> tuple[FloatGraph | None, Lowering]:
     """The float graph (None when a layer was refused) and the table of every Keras layer."""
     keras_in = tuple(int(d) if d is not None else -1 for d in model.input_shape[1:])
     low = Lowering()
-    inp = low.tensor("f32", _as_hwc(keras_in, "model input"))
+    inp = low.model_input = low.tensor("f32", _as_hwc(keras_in, "model input"))
     if len(keras_in) == 1:
         low.mark_flat(inp)  # a 1-D input is already flat from Keras' point of view
     ignored: list[str] = []
@@ -187,13 +212,23 @@ def lower_with_table(model) -> tuple[FloatGraph | None, Lowering]:
                 raise ops.Refusal("its input (the output of a refused layer)", "inputs from supported layers")
             if op is None:
                 raise ops.Refusal("this layer class", CLASS_HINTS.get(cls, "see the supported list below"))
-            if op.role == "merge":
+            if op.multi_input:
                 src = tuple(sources)
             elif len(sources) == 1:
                 src = sources[0]
             else:
-                raise ops.Refusal(f"{len(sources)} inputs", "one input (merge layers: Concatenate)")
-            lowered = op.lower(layer, src, low)  # None, a node, or a chain of nodes
+                raise ops.Refusal(f"{len(sources)} inputs", "one input (merge layers: Concatenate, Add)")
+            padded = [t for t in sources if t.id in low.views]
+            if padded and not op.reads_padding_views:
+                raise ops.Refusal("its input (a ZeroPadding2D output)", "ZeroPadding directly into a QuantConv2D, "
+                                  "QuantConv1D or QuantDepthwiseConv2D with padding='valid'")
+            lowered = op.lower(layer, src, low)  # None, a node, a chain of nodes, or a view (a tensor)
+            if isinstance(lowered, Tensor):  # a view, no node: ZeroPadding (the next layer folds it in),
+                out = lowered  # or a Reshape of the model input
+                what = "the model input as" if out is low.model_input else "padding of the next layer,"
+                low.rows.append(LayerRow(_name(layer), cls, "lowered", f"{what} {tuple(out.shape)}"))
+                produced[layer.name] = previous = out
+                continue
             lowered = [] if lowered is None else lowered if isinstance(lowered, list) else [lowered]
             if not lowered:
                 ignored.append(_name(layer))
@@ -213,7 +248,8 @@ def lower_with_table(model) -> tuple[FloatGraph | None, Lowering]:
     output = _model_output(model, produced, previous, low)
     if low.refusals:
         return None, low
-    graph = FloatGraph(name=inline(model.name), input=inp, keras_input_shape=keras_in, nodes=tuple(low.nodes),
+    graph = FloatGraph(name=inline(model.name), input=low.model_input, keras_input_shape=keras_in,
+                       nodes=tuple(low.nodes),
                        outputs=(output,), ignored=tuple(ignored))
     return graph, low
 

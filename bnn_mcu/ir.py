@@ -14,7 +14,9 @@ order is unchanged). Tensor kinds:
 
 * float graph: ``f32`` (real values), ``sign`` (values in {-1, +1}, a quantizer's output);
 * integer graph: ``u8`` (the model input, q in 0..255 with ``x = LO + q*(HI-LO)/255``), ``b1`` (one bit
-  per value, bit 1 = -1, packed 32 channels per word per pixel), ``s32`` (int32 accumulators).
+  per value, bit 1 = -1, packed 32 channels per word per pixel), ``s32`` (int32 accumulators), ``s16``
+  (a real-valued stream in int16 fixed point, NHWC, with the scale in its producer's attrs:
+  ``ops/requant.py``).
 """
 
 from __future__ import annotations
@@ -174,6 +176,8 @@ def activation_bytes(kind: str, shape: Shape3) -> int:
         return h * w * c
     if kind == "b1":
         return h * w * ((c + 31) // 32) * 4
+    if kind == "s16":
+        return h * w * c * 2
     if kind == "s32":
         return h * w * c * 4
     raise ValueError(f"unknown tensor kind {kind!r}")

@@ -12,26 +12,33 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-# Paths (relative to the project) that convert owns: these files and everything under these folders.
+# Paths (relative to the project) that convert owns: these files and everything under these folders,
+# per layout (``bnn_project.json``: ``layout``; projects written before layouts existed are "firmware").
 OWNED_FILES = ("CMakeLists.txt", "linker.ld", "bnn_model.npz")
 OWNED_DIRS = ("model", "runtime")
+OWNED = {
+    "firmware": (OWNED_FILES, OWNED_DIRS),
+    "library": (("CMakeLists.txt", "bnn_model.npz"), ("include", "src", "runtime")),
+    "package": (("library.properties", "library.json", "bnn_model.npz"), ("src", "zephyr")),
+}
 
 
-def owned(outdir: Path) -> list[str]:
+def owned(outdir: Path, layout: str = "firmware") -> list[str]:
     """The files convert owns that exist in ``outdir`` now, as sorted POSIX relative paths."""
-    found = [f for f in OWNED_FILES if (outdir / f).is_file()]
-    for d in OWNED_DIRS:
+    files, dirs = OWNED[layout]
+    found = [f for f in files if (outdir / f).is_file()]
+    for d in dirs:
         found += [p.relative_to(outdir).as_posix() for p in (outdir / d).rglob("*") if p.is_file()]
     return sorted(found)
 
 
-def digests(outdir: Path) -> dict[str, str]:
-    return {rel: hashlib.sha256((outdir / rel).read_bytes()).hexdigest() for rel in owned(outdir)}
+def digests(outdir: Path, layout: str = "firmware") -> dict[str, str]:
+    return {rel: hashlib.sha256((outdir / rel).read_bytes()).hexdigest() for rel in owned(outdir, layout)}
 
 
-def user_changes(outdir: Path, recorded: dict[str, str] | None) -> list[str]:
+def user_changes(outdir: Path, recorded: dict[str, str] | None, layout: str = "firmware") -> list[str]:
     """Owned files that differ from what convert last wrote, each with why (empty: safe to rewrite)."""
-    now = digests(outdir)
+    now = digests(outdir, layout)
     if recorded is None:  # a project written before checksums were recorded: nothing can be told apart
         return [f"{rel} (no checksum recorded by the bnn-mcu that wrote it)" for rel in now]
     changes = []

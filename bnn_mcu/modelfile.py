@@ -62,7 +62,7 @@ ALLOWED_CLASSES = MODEL_CLASSES | LAYER_CLASSES | OBJECT_CLASSES
 FUNCTION_KEYS_SUFFIXES = ("activation", "quantizer", "initializer", "constraint", "regularizer")
 ALLOWED_FUNCTION_NAMES = frozenset({
     "linear", "softmax", "relu", "relu6", "sigmoid", "hard_sigmoid", "tanh", "elu", "selu", "gelu",
-    "swish", "silu", "softplus", "softsign", "exponential", "leaky_relu",
+    "swish", "silu", "softplus", "softsign", "exponential", "leaky_relu", "hard_tanh",
     "ste_sign", "approx_sign", "swish_sign", "magnitude_aware_sign", "ste_tern", "ste_heaviside",
     "dorefa_quantizer", "noop", "weight_clip",
     "zeros", "ones", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
@@ -189,6 +189,13 @@ def _problems(obj, where: str = "the model") -> Iterator[tuple[str, str]]:
     if not isinstance(obj, dict):
         return
     cls = obj.get("class_name")
+    if cls == "function" and set(obj) <= {"class_name", "config", "module", "registered_name"}:
+        # A function saved by reference (activation="hard_tanh" resolves to Larq's function and is saved
+        # so in .keras files): Keras looks the name up; only names on the allow-list pass.
+        if obj.get("config") not in ALLOWED_FUNCTION_NAMES or obj.get("registered_name", "function") != "function" \
+                or obj.get("module", "builtins") not in ("builtins", *ALLOWED_MODULE_PREFIXES):
+            yield where, f"function {inline(repr(obj.get('config')))} is not one bnn-mcu knows"
+        return
     if cls is not None:
         cfg = obj.get("config")
         name = cfg.get("name") if isinstance(cfg, dict) else None

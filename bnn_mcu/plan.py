@@ -36,7 +36,9 @@ DISPATCH_BYTES_PER_NODE = 36
 KERNEL_CODE_BYTES = {
     "ref": {"bnn_conv2d_b1_b1": 812, "bnn_conv2d_u8_b1": 784, "bnn_conv2d_b1_s32": 640, "bnn_conv2d_u8_s32": 620,
             "bnn_dense_b1_b1": 662, "bnn_dense_u8_b1": 640, "bnn_dense_b1_s32": 546, "bnn_dense_u8_s32": 520,
-            "bnn_maxpool2d_b1": 344, "bnn_sign_u8_b1": 170, "bnn_concat_b1": 336},
+            "bnn_maxpool2d_b1": 344, "bnn_sign_u8_b1": 170, "bnn_concat_b1": 336,
+            "bnn_depthwise_conv2d_b1_b1": 590, "bnn_requant_s32_s16": 340, "bnn_add_s16": 208,
+            "bnn_sign_s16_b1": 162, "bnn_avgpool2d_s16": 504, "bnn_dense_s16_s32": 148},
     "bitsliced": {"bnn_conv2d_b1_b1": 1982, "bnn_conv2d_u8_b1": 1076, "bnn_dense_b1_b1": 952,
                   "bnn_dense_u8_b1": 900},
 }

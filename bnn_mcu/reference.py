@@ -31,9 +31,13 @@ class ReferenceResult:
         return self.probs if self.probs is not None else self.logits
 
 
-def run(graph: IntGraph, q: np.ndarray, *, keep_layers: bool = False) -> ReferenceResult:
+def run(graph: IntGraph, q: np.ndarray, *, keep_layers: bool = False,
+        overrides: dict[int, np.ndarray] | None = None) -> ReferenceResult:
     """Run the integer graph on 8-bit inputs ``q`` of shape (N, H, W, C) (or (N, H*W*C)): every node
-    through its op's reference (``bnn_mcu/ops``), reading the tensors its inputs name."""
+    through its op's reference (``bnn_mcu/ops``), reading the tensors its inputs name.
+
+    ``overrides`` (tensor id -> value) replaces what a node computes, for the nodes after it: the Larq
+    check feeds Larq's own signs in where the target rounds a real stream (``larqcheck.compare``)."""
     q = np.asarray(q)
     if q.dtype != np.uint8:
         raise TypeError(f"reference inputs must be uint8, got {q.dtype}")
@@ -41,7 +45,10 @@ def run(graph: IntGraph, q: np.ndarray, *, keep_layers: bool = False) -> Referen
     values = {graph.input.id: q.reshape((n,) + tuple(graph.input_shape))}
     last_use = graph.last_use()
     for i, node in enumerate(graph.layers):
-        values[node.output.id] = ops.get(node.op).reference(node, [values[t.id] for t in node.inputs])
+        if overrides is not None and node.output.id in overrides:
+            values[node.output.id] = overrides[node.output.id]
+        else:
+            values[node.output.id] = ops.get(node.op).reference(node, [values[t.id] for t in node.inputs])
         if not keep_layers:  # free what no later node reads
             for t in node.inputs:
                 if last_use[t.id] <= i:

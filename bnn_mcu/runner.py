@@ -48,6 +48,10 @@ class RunSummary:
     keras_bits_compared: int | None = None
     keras_tie_disagreements: int | None = None
     keras_unexplained_disagreements: int | None = None
+    # int16 residual streams (ops/requant.py): signs that differ within the stream's error bound, and the
+    # largest |stream - Larq| (real units), each layer on Larq's own input signs
+    keras_fixed_point_disagreements: int | None = None
+    keras_stream_max_abs_diff: float | None = None
     # Fidelity to the user's float model (--keras): Larq on the original float x, not the 8-bit codes.
     # A measurement, not a check: it differs a little because the target sees x quantised to 8 bits.
     float_top1_agreement: float | None = None  # target top-1 == Larq-on-float top-1
@@ -298,7 +302,8 @@ def load_keras_for(project: Project, keras_model: str, graph):
     (same integer graph with the project's input range), before any target time is spent."""
     from . import fold, frontend, ir
 
-    model = frontend.load_model(keras_model)
+    # a path, or (Python API) the Keras model itself
+    model = frontend.load_model(keras_model) if isinstance(keras_model, (str, Path)) else keras_model
     theirs = fold.fold(frontend.lower(model), tuple(graph.input_range))
     if ir.model_hash(theirs) != project.model_hash:
         raise UsageError(
@@ -379,6 +384,8 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
         summary.keras_bits_compared = cmp.bits_compared
         summary.keras_tie_disagreements = cmp.tie_disagreements
         summary.keras_unexplained_disagreements = cmp.unexplained_disagreements
+        summary.keras_fixed_point_disagreements = cmp.fixed_point_disagreements
+        summary.keras_stream_max_abs_diff = cmp.stream_max_abs_diff
         if y is not None:
             summary.accuracy_keras = float(np.mean(np.argmax(kout, axis=1) == y))
         fid, fout = float_fidelity(keras, graph, x, raw, top1)

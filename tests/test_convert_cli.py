@@ -64,7 +64,7 @@ def _err(capsys):
 
 
 @pytest.mark.parametrize("case", ["float_dense", "dilation", "relu", "conv2d_transpose", "tern", "late_real",
-                                  "heaviside", "rescaling"])
+                                  "heaviside", "rescaling", "pad_into_pool"])
 def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
     k = models.keras()
     import larq as lq
@@ -79,7 +79,9 @@ def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
         "conv2d_transpose": first + [k.layers.Conv2DTranspose(2, 3, name="up")],
         "tern": first + [lq.layers.QuantConv2D(4, 3, kernel_quantizer="ste_tern", name="ternary")],
         "late_real": first + [models.qconv(4, 3, first=True), k.layers.Flatten(),
-                              models.qdense(3, first=True, name="late")],
+                              models.qdense(3, first=True, name="late"), models.qdense(2)],
+        "pad_into_pool": first + [models.qconv(4, 3, first=True), k.layers.ZeroPadding2D(1),
+                                  k.layers.MaxPooling2D(name="pool_of_pad")],
     }[case]
     path = _unsupported(tmp_path, layers)
     rc = main(["convert", str(path), "-o", str(tmp_path / "out")])
@@ -87,7 +89,7 @@ def test_unsupported_models_name_the_layer(tmp_path, capsys, case):
     assert rc == 4, err
     expected_name = {"float_dense": "plain_dense", "dilation": "dilated", "relu": "act_relu",
                      "conv2d_transpose": "up", "tern": "ternary", "late_real": "late", "heaviside": "heavi",
-                     "rescaling": "scale"}[case]
+                     "rescaling": "scale", "pad_into_pool": "pool_of_pad"}[case]
     assert f"'{expected_name}'" in err
     assert "supported" in err
     assert not (tmp_path / "out").exists(), "nothing may be written for a refused model"
@@ -240,7 +242,8 @@ def test_model_that_does_not_fit_a_board_file_is_refused_before_building(tmp_pat
     assert obj["fits"] is False and "flash" in obj["why_not"]
 
 
-@pytest.mark.parametrize("case", ["bn_after_concat", "add", "ends_in_concat", "shared_layer", "two_outputs"])
+@pytest.mark.parametrize("case", ["bn_after_concat", "add_of_concat", "multiply", "ends_in_concat", "shared_layer",
+                                  "two_outputs"])
 def test_unsupported_branches_are_refused_clearly(tmp_path, capsys, case):
     """Branching models the target cannot run exactly are refused naming the layer and what is
     supported (exit 4, no traceback, nothing written)."""
@@ -253,9 +256,12 @@ def test_unsupported_branches_are_refused_clearly(tmp_path, capsys, case):
         cat = k.layers.Concatenate()([x, y])
         z = k.layers.BatchNormalization(name="bn_on_cat")(cat)
         outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("bn_on_cat", "real values of a concatenation")
-    elif case == "add":
-        z = k.layers.Add(name="residual")([x, y])
-        outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("residual", "not supported")
+    elif case == "add_of_concat":
+        z = k.layers.Add(name="residual")([k.layers.Concatenate()([x, y]), k.layers.Concatenate()([y, x])])
+        outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("residual", "signs only are kept")
+    elif case == "multiply":
+        z = k.layers.Multiply(name="gate")([x, y])
+        outputs, expected = models.qdense(3)(k.layers.Flatten()(z)), ("gate", "not supported")
     elif case == "ends_in_concat":
         outputs, expected = k.layers.Concatenate(name="cat_out")([x, y]), ("output", "ends in a quantized layer")
     elif case == "shared_layer":

@@ -126,3 +126,32 @@ def test_border_classes_of_a_3x3_same_layer():
                                      (5, 6, 1), (5, 6, 1))
     assert row.tolist() == [0, 1, 1, 1, 2] and col.tolist() == [0, 1, 1, 1, 1, 2]
     assert masks.shape == (9, 3, 3) and masks[4].sum() == 0 and masks[0].sum() == 5
+
+
+@pytest.mark.parametrize("fn", ["relu", "relu6", "hard_tanh"])
+def test_clip_equivalent_affine_matches_brute_force(fn):
+    """For every channel, ``A*v + B < 0`` exactly where ``a2*clip(v) + b2 < 0``, on a dense grid of v
+    that includes the clip bounds and the switching point m themselves."""
+    from bnn_mcu import ops
+    from bnn_mcu.ir import Node, Tensor
+    from bnn_mcu.ops.activation import CLIPS
+
+    lo, hi = CLIPS[fn]
+    rng = np.random.default_rng(0)
+    n = 400
+    a2 = rng.normal(0, 1, n) * (rng.random(n) > 0.1)  # some zero slopes
+    b2 = rng.normal(0, 3, n)
+    b2[:20] = -a2[:20] * lo  # m exactly at the bounds
+    b2[20:40] = -a2[20:40] * (hi if np.isfinite(hi) else 7.0)
+    t = Tensor(0, "f32", (1, 1, n))
+    node = Node(op="clip", name="c", inputs=(t,), output=t, attrs={"fn": fn, "lo": lo, "hi": hi})
+    A, B = ops.get("clip").equivalent_affine(node, a2, b2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = np.where(a2 != 0, -b2 / a2, 0.0)
+    v = np.concatenate([np.linspace(-10, 10, 2001), [lo, hi if np.isfinite(hi) else 6.0]])
+    v = np.concatenate([v[:, None] + np.zeros(n), m[None, :]], axis=0)  # every channel's m too
+    z = a2 * np.clip(v, lo, hi) + b2
+    got = A * v + B < 0
+    decided = np.abs(z) > 1e-9 * (1 + np.abs(b2))  # m = -b2/a2 itself may round either way (a float tie)
+    assert np.array_equal((z < 0)[decided], got[decided])
+    assert decided.mean() > 0.9

@@ -38,12 +38,28 @@ def test_everything_model_bit_exact_on_qemu(tmp_path, capsys, kernels):
     assert s["keras_unexplained_disagreements"] == 0 and s["keras_top1_agreement"] == 1.0
 
 
+NEW_OP_MODELS = {  # model, input shape, concat nodes expected, file format
+    "branchy": (lambda: models.branchy_model(seed=2), (10, 9, 3), 2, "h5"),
+    # .keras: tf_keras cannot reload a Larq hard_tanh activation from .h5 (its own loader fails)
+    "activations": (lambda: models.activations_model(seed=1), (9, 8, 2), 0, "keras"),
+    "kws": (lambda: models.kws_model(seed=3, pad_values=1.0), (49, 10), 0, "h5"),
+    "depthwise": (lambda: models.depthwise_model(seed=4, multiplier=2), (11, 10, 3), 0, "h5"),
+    "residual": (lambda: models.residual_model(seed=1, pad_values=0.0), (10, 9, 3), 0, "h5"),
+    "pooled": (lambda: models.pooled_residual_model(seed=1), (11, 10, 3), 0, "h5"),
+    # every layer kind of the 'rest of Larq' issue in one model
+    "larq_everything": (lambda: models.larq_everything_model(seed=1), (12, 11, 3), 1, "keras"),
+}
+
+
 @pytest.mark.parametrize("kernels", ["ref", "bitsliced"])
-def test_branches_bit_exact_on_qemu(tmp_path, capsys, kernels):
-    """A functional model whose branches meet in Concatenate, as a user converts and runs it."""
-    h5 = tmp_path / "branchy.h5"
-    models.branchy_model(seed=2).save(h5)
-    x = np.random.default_rng(5).uniform(-1, 1, (24, 10, 9, 3)).astype(np.float32)
+@pytest.mark.parametrize("name", sorted(NEW_OP_MODELS))
+def test_new_ops_bit_exact_on_qemu(tmp_path, capsys, kernels, name):
+    """Branches meeting in Concatenate, and clipping activations with XNOR-Net scales, as a user
+    converts and runs them: outputs equal to the reference, the reference equal to Larq."""
+    make, shape, concats, fmt = NEW_OP_MODELS[name]
+    h5 = tmp_path / f"{name}.{fmt}"
+    make().save(h5)
+    x = np.random.default_rng(5).uniform(-1, 1, (24,) + shape).astype(np.float32)
     np.savez(tmp_path / "x.npz", x=x)
     out = tmp_path / "proj"
     assert main(["convert", str(h5), "-o", str(out), "--input-range", "-1", "1", "--kernels", kernels]) == 0
@@ -52,9 +68,13 @@ def test_branches_bit_exact_on_qemu(tmp_path, capsys, kernels):
     s = json.loads(capsys.readouterr().out)
     assert rc == 0, s
     assert s["matches"] == s["inputs"] == 24 and s["mismatches"] == 0
-    assert s["keras_unexplained_disagreements"] == 0 and s["keras_top1_agreement"] == 1.0
+    assert s["keras_unexplained_disagreements"] == 0
+    if name in ("residual", "pooled", "larq_everything"):  # int16 streams: signs may flip within the bound
+        assert s["keras_top1_agreement"] >= 0.85 and s["keras_fixed_point_disagreements"] > 0
+    else:
+        assert s["keras_top1_agreement"] == 1.0 and s["keras_fixed_point_disagreements"] == 0
     layers = json.loads((out / "bnn_project.json").read_text())["layers"]
-    assert [entry["kind"].split()[0] for entry in layers].count("concat") == 2
+    assert [entry["kind"].split()[0] for entry in layers].count("concat") == concats
 
 
 def test_benchmark_layer_shapes_convert_and_run(tmp_path):

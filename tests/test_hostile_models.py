@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import h5py
 import models
@@ -207,3 +208,42 @@ def test_templates_refuse_unencoded_model_strings():
         tmpl.render(name=untrusted.untrusted("*/ evil"))
     assert templating.environment().from_string("/* {{ name|comment }} */").render(
         name=untrusted.untrusted("*/ evil")) == "/* __ evil */"
+
+
+def test_functions_saved_by_reference_pass_only_when_known():
+    """A .keras file names an activation function by reference ({"class_name": "function"}): a known
+    name passes the vetting, any other (e.g. a builtin that runs code) is refused."""
+    from bnn_mcu.modelfile import _problems
+
+    ok = {"class_name": "function", "config": "hard_tanh", "module": "builtins", "registered_name": "function"}
+    assert list(_problems(ok)) == []
+    for bad in ({**ok, "config": "eval"}, {**ok, "config": "exec"}, {**ok, "module": "os"},
+                {**ok, "registered_name": "Custom>evil"}):
+        assert list(_problems(bad)), bad
+
+
+@needs_arm_gcc
+def test_hostile_model_name_cannot_inject_a_library_or_package(tmp_path, hostile_name_model):
+    """The same name through `--as library` (CMake configured and built) and `--as package` (every C
+    file compiled; library.properties stays key=value lines; nothing from the model in Kconfig)."""
+    import subprocess
+
+    path, marker = hostile_name_model
+    lib, pkg = tmp_path / "lib", tmp_path / "pkg"
+    assert main(["convert", str(path), "-o", str(lib), "--as", "library", "--name", "hm"]) == 0
+    assert main(["convert", str(path), "-o", str(pkg), "--as", "package", "--name", "hm"]) == 0
+    toolchain = Path(__file__).resolve().parent.parent / "examples" / "two_models" / "toolchain.cmake"
+    for cmd in (["cmake", "-S", str(lib), "-B", str(tmp_path / "b"), f"-DCMAKE_TOOLCHAIN_FILE={toolchain}"],
+                ["cmake", "--build", str(tmp_path / "b")]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        assert r.returncode == 0 and "pragma message" not in r.stdout + r.stderr, r.stdout + r.stderr
+    for c in sorted((pkg / "src").rglob("*.c")):
+        r = subprocess.run(["arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-Wall", "-Werror", f"-I{pkg / 'src'}",
+                            "-fsyntax-only", str(c)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    assert not marker.exists()
+    for text in [p.read_text() for p in (*lib.rglob("*.[ch]"), lib / "CMakeLists.txt", *pkg.rglob("*.[ch]"))]:
+        assert "#pragma message" not in text and '"X"' not in text
+    props = (pkg / "library.properties").read_text().splitlines()
+    assert all("=" in line and line.split("=", 1)[0].isidentifier() for line in props), props
+    assert "execute_process" not in (pkg / "zephyr" / "Kconfig").read_text()

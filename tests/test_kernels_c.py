@@ -126,7 +126,7 @@ def test_kernels_build_for_cortex_m(tmp_path, kernels):
 def test_model_c_runs_generated_layers(tmp_path):
     exe = tmp_path / "test_model"
     cmd = [gcc, *CFLAGS, *SAN, f"-I{FW / 'include'}", f"-I{FW / 'tests' / 'fake_model'}",
-           str(FW / "tests" / "kernels" / "test_model.c"), str(FW / "src" / "model.c"),
+           str(FW / "tests" / "kernels" / "test_model.c"), str(FW / "src" / "model.c"), str(FW / "src" / "invoke.c"),
            str(FW / "tests" / "fake_model" / "fake_layers.c"), str(FW / "platform" / "host" / "platform_host.c"),
            "-o", str(exe)]
     b = subprocess.run(cmd, check=False, capture_output=True, text=True)

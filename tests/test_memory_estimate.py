@@ -20,6 +20,9 @@ MODELS = {
     "wide": lambda: models.conv_model(input_shape=(28, 28, 1), c1=32, c2=64, units=256, seed=2),
     "binary_mlp": lambda: models.binary_mlp(seed=2),
     "branchy": lambda: models.branchy_model(seed=2),
+    "depthwise": lambda: models.depthwise_model(seed=4, multiplier=2),
+    "residual": lambda: models.residual_model(seed=1, pad_values=0.0),
+    "pooled": lambda: models.pooled_residual_model(seed=1),
 }
 
 

@@ -110,3 +110,25 @@ def test_train_save_reload_same_predictions(tmp_path):
         "BatchNormalization",
         "Activation",
     ]
+
+
+@pytest.mark.slow
+@pytest.mark.qemu
+def test_residual_example_trains_converts_and_runs_bit_exact(tmp_path):
+    """The Bi-Real-style example as a user runs it: train briefly, convert, run held-out digits in QEMU
+    with --keras. The target equals the reference on every digit; the reference matches Larq on every
+    threshold layer, and the int16 stream signs that differ lie within their bounds."""
+    model = tmp_path / "residual.h5"
+    _run([sys.executable, str(TRAIN_PY), "--arch", "residual", *ARGS, "--out", str(model)], tmp_path)
+    with np.load(DATA) as d:
+        x = (d["x"][8000:8060].astype(np.float32) / 255.0)[..., None]
+    np.savez(tmp_path / "digits.npz", x=x)
+    bnn = [sys.executable, "-m", "bnn_mcu"]
+    _run([*bnn, "convert", str(model), "-o", str(tmp_path / "fw"), "--input-range", "0", "1"], tmp_path)
+    r = _run([*bnn, "run", str(tmp_path / "fw"), "--inputs", str(tmp_path / "digits.npz"), "--keras", str(model),
+              "--json"], tmp_path)
+    s = json.loads(r.stdout)
+    assert s["matches"] == s["inputs"] == 60 and s["mismatches"] == 0
+    assert s["keras_unexplained_disagreements"] == 0
+    assert s["keras_fixed_point_disagreements"] <= 0.001 * s["keras_bits_compared"]
+    assert s["keras_stream_max_abs_diff"] > 0

@@ -114,6 +114,77 @@ class Chain:
                                  attrs={"pool": [pool, pool], "strides": [strides, strides], "pads": pads},
                                  params={"or_mask": self.rng.random(c) < 0.5}))
 
+    def depthwise(self, multiplier: int, kernel=3, strides=1, padding="same", inp: ir.Tensor | None = None) -> ir.Node:
+        inp = self.head = inp or self.head
+        kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+        h, w, c = inp.shape
+        if padding == "valid":
+            out_shape, pads = ((h - kh) // strides + 1, (w - kw) // strides + 1, c * multiplier), [0, 0, 0, 0]
+        else:
+            oh, top, bottom = same_padding(h, kh, strides)
+            ow, left, right = same_padding(w, kw, strides)
+            out_shape, pads = (oh, ow, c * multiplier), [top, bottom, left, right]
+        attrs = {"kernel_size": [kh, kw], "strides": [strides, strides], "pads": pads, "depth_multiplier": multiplier}
+        params: dict = {"weight_bits": self.rng.random((c * multiplier, kh, kw, 1)) < 0.5}
+        cls = np.zeros(out_shape[:2], np.int64)
+        if any(pads):
+            row_class, col_class, _ = border_classes(attrs, inp.shape, out_shape)
+            params["row_class"], params["col_class"] = row_class, col_class
+            cls = row_class.astype(np.int64)[:, None] * (int(col_class.max()) + 1) + col_class[None, :]
+        out = self.new_tensor("b1", out_shape)
+        node = ir.Node(op="depthwise2d", name=f"depthwise_{len(self.layers)}", inputs=(inp,), output=out,
+                       attrs=attrs, params=params)
+        count = ops.get("depthwise2d").counts(node, self.value)
+        node = node.with_params(thresholds=self._thresholds(count, cls, "b1", kh * kw))
+        return self._add(node)
+
+    def stream(self, out_c: int, kernel=3, strides=1, padding="same", inp: ir.Tensor | None = None) -> ir.Node:
+        """A conv's int32 sums requantized to an int16 stream (random per-class offsets and affine)."""
+        acc = self.conv(out_c, kernel, strides, padding, out_kind="s32", inp=inp)
+        classes = 1
+        if any(acc.attrs["pads"]):
+            row_class, col_class, masks = border_classes(acc.attrs, acc.in_shape, acc.out_shape)
+            acc = acc.with_params(row_class=row_class, col_class=col_class)
+            classes = len(masks)
+        acc = acc.with_params(offset=acc.params["offset"][None, :] + self.rng.normal(0, 2, (classes, out_c)))
+        self.layers[-1] = acc
+        A = self.rng.uniform(0.2, 2.0, out_c) * self.rng.choice([-1.0, 1.0], out_c)
+        B = self.rng.normal(0, 1.0, out_c)
+        k = acc.attrs["kernel_size"][0] * acc.attrs["kernel_size"][1] * acc.in_shape[2]
+        return self._add(ops.get("requant").make(acc, A, B, 255 * k if acc.input_kind == "u8" else k,
+                                                 self.new_tensor))
+
+    def add(self, producers: list[ir.Node]) -> ir.Node:
+        fnode = ir.Node(op="add", name=f"add_{len(self.layers)}", inputs=tuple(p.output for p in producers),
+                        output=ir.Tensor(-1, "f32", producers[0].out_shape))
+        return self._add(ops.get("add").make(fnode, producers, self.new_tensor))
+
+    def avgpool(self, producer: ir.Node, pool=3, strides=2, padding="same") -> ir.Node:
+        ph, pw = (pool, pool) if isinstance(pool, int) else pool
+        h, w, c = producer.out_shape
+        if padding == "valid":
+            out_shape, pads = ((h - ph) // strides + 1, (w - pw) // strides + 1, c), [0, 0, 0, 0]
+        else:
+            oh, top, bottom = same_padding(h, ph, strides)
+            ow, left, right = same_padding(w, pw, strides)
+            out_shape, pads = (oh, ow, c), [top, bottom, left, right]
+        fnode = ir.Node(op="avgpool2d", name=f"avgpool_{len(self.layers)}", inputs=(producer.output,),
+                        output=ir.Tensor(-1, "f32", out_shape),
+                        attrs={"pool": [ph, pw], "strides": [strides, strides], "pads": pads})
+        self.head = producer.output
+        return self._add(ops.get("avgpool2d").make(fnode, producer, self.new_tensor))
+
+    def dense_s16(self, producer: ir.Node, out_c: int) -> ir.Node:
+        h, w, c = producer.out_shape
+        node = ir.Node(op="dense_s16", name=f"dense_s16_{len(self.layers)}", inputs=(producer.output,),
+                       output=self.new_tensor("s32", (1, 1, out_c)), attrs={"kernel_size": [h, w]},
+                       params={"weight_bits": self.rng.random((out_c, h, w, c)) < 0.5,
+                               "scale": self.rng.uniform(0.5, 2, out_c), "offset": self.rng.normal(0, 1, out_c)})
+        return self._add(node)
+
+    def sign_s16(self, producer: ir.Node) -> ir.Node:
+        return self._add(ops.get("sign_s16").make(producer.output, producer, self.new_tensor, "next"))
+
     def concat(self, inputs: list[ir.Tensor]) -> ir.Node:
         node = ops.get("concat").make(ir.Node(op="concat", name=f"concat_{len(self.layers)}", inputs=tuple(inputs),
                                               output=ir.Tensor(-1, "f32", inputs[0].shape[:2] + (
@@ -268,8 +339,54 @@ def chain_branches() -> ir.IntGraph:
     return c.graph()
 
 
+def chain_depthwise() -> ir.IntGraph:
+    """Depthwise convolutions: multipliers 1, 2 and 3, 'same' (several border classes) and 'valid', strides
+    1 and 2, kernels 3x3, 5x5 and 3x5, channel counts across word boundaries (31 -> 62 -> 186)."""
+    c = Chain("depthwise", (13, 11, 2), seed=10)
+    c.conv(31, 3, 1, "same")  # u8 -> b1
+    c.depthwise(1, 3, 1, "same")
+    c.depthwise(2, 5, 2, "same")  # -> 7x6x62
+    c.depthwise(3, (3, 5), 1, "valid")  # -> 5x2x186
+    c.depthwise(1, 3, 2, "same")  # -> 3x1
+    c.dense(8, out_kind="s32")
+    return c.graph()
+
+
+def chain_residual() -> ir.IntGraph:
+    """int16 streams: a u8 stem requantized with 9 border classes, residual adds of two and three
+    streams, the sign of a stream read by convs, odd channel counts (33) and a valid-padding stream."""
+    c = Chain("residual", (9, 7, 2), seed=11)
+    x = c.stream(33, 3, 1, "same")  # u8 -> s32 -> s16
+    b = c.sign_s16(x).output
+    y = c.stream(33, 3, 1, "same", inp=b)  # b1 -> s32 -> s16
+    z = c.add([x, y])
+    b2 = c.sign_s16(z).output
+    w = c.stream(33, 1, 1, "valid", inp=b2)
+    z2 = c.add([z, w, y])
+    b3 = c.sign_s16(z2).output
+    c.conv(40, 3, 2, "same", inp=b3)
+    c.dense(6, out_kind="s32")
+    return c.graph()
+
+
+def chain_pooled_stream() -> ir.IntGraph:
+    """Average pools of int16 streams ('same' with several divisors, 'valid', global) and a real-input
+    dense head on the pooled stream."""
+    c = Chain("pooled_stream", (11, 9, 3), seed=12)
+    x = c.stream(35, 3, 1, "same")
+    p = c.avgpool(x, 3, 2, "same")  # -> 6x5, border classes
+    b = c.sign_s16(p).output
+    y = c.stream(35, 3, 1, "same", inp=b)
+    z = c.add([p, y])
+    p2 = c.avgpool(z, 2, 1, "valid")  # -> 5x4
+    g = c.avgpool(p2, (5, 4), 1, "valid")  # global
+    c.dense_s16(g, 7)
+    return c.graph()
+
+
 CHAINS = {f.__name__: f for f in (chain_u8_conv, chain_sign_conv, chain_strided_same, chain_mlp, chain_sign_wide,
-                                  chain_u8_last, chain_u8_dense_last, chain_one_bit, chain_branches)}
+                                  chain_u8_last, chain_u8_dense_last, chain_one_bit, chain_branches,
+                                  chain_depthwise, chain_residual, chain_pooled_stream)}
 
 
 def test_chains_cover_the_grid():

@@ -189,3 +189,159 @@ def test_branches_and_concatenation(input_sign):
     # x is materialized once although three layers read it
     x_readers = [n for n in graph.layers if graph.layers[1 if input_sign else 0].output in n.inputs]
     assert len(x_readers) == 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clipping_activations_and_xnor_scales(seed):
+    """relu / relu6 / hard_tanh before a BN change the thresholds (some channels become constant) and
+    MagnitudeAwareSign scales every output channel: the reference still reproduces every Larq bit."""
+    graph, cmp = _check(models.activations_model(seed=seed), input_range=(-1.0, 1.0), n=300)
+    assert cmp.binary_layers == 4 and cmp.bits_compared > 0
+    # the last layer's XNOR scale is in its float affine: not all ones
+    assert not np.allclose(np.abs(graph.out_scale), np.abs(graph.out_scale[0]))
+
+
+def test_clipping_activation_is_not_dropped():
+    """The same weights without the activations give different binary activations (so honouring them
+    matters, and the test above would notice a dropped activation)."""
+    from bnn_mcu import fold, frontend
+
+    k = models.keras()
+    with_act = models.activations_model(seed=1)
+    plain = k.models.clone_model(with_act)
+    for layer in plain.layers:
+        if hasattr(layer, "activation") and getattr(layer.activation, "__name__", "") in ("relu", "relu6", "hard_tanh"):
+            layer.activation = k.activations.linear
+    plain.set_weights(with_act.get_weights())
+    q = random_u8(with_act.input_shape[1:], 50, 0)
+    a = reference.run(fold.fold(frontend.lower(with_act), (-1.0, 1.0)), q, keep_layers=True)
+    b = reference.run(fold.fold(frontend.lower(plain), (-1.0, 1.0)), q, keep_layers=True)
+    differ = [i for i, (x, y) in enumerate(zip(a.layers, b.layers)) if not np.array_equal(x, y)]
+    assert len(differ) >= 3, differ
+
+
+@pytest.mark.parametrize("pad_values,input_sign", [(0.0, False), (1.0, False), (1.0, True), (0.0, True)])
+def test_conv1d_keyword_spotting_stack(pad_values, input_sign):
+    """QuantConv1D on (time, features): stride 2 'same' first layer (real or binarized input), both pad
+    values, MaxPooling1D, a causal conv: every binary activation equals Larq's."""
+    graph, cmp = _check(models.kws_model(seed=3, pad_values=pad_values, input_sign=input_sign),
+                        input_range=(-1.0, 1.0), n=200)
+    assert graph.input_shape == (1, 49, 10)
+    assert cmp.binary_layers == 4 + input_sign
+
+
+@pytest.mark.parametrize("multiplier,strides,padding,pad_values", [
+    (1, 1, "same", 1.0), (2, 1, "same", 0.0), (1, 2, "same", 0.0), (2, 2, "valid", 0.0), (1, 1, "valid", 1.0)])
+def test_depthwise_convolutions(multiplier, strides, padding, pad_values):
+    """QuantDepthwiseConv2D with depth_multiplier 1 and 2, both paddings and pad values, strides 1 and 2."""
+    graph, cmp = _check(models.depthwise_model(seed=4, multiplier=multiplier, strides=strides, padding=padding,
+                                               pad_values=pad_values), input_range=(-1.0, 1.0), n=200)
+    assert [n.op for n in graph.layers].count("depthwise2d") == 2
+    assert cmp.binary_layers == 4
+
+
+@pytest.mark.parametrize("pad_values", [1.0, 0.0])
+def test_residual_blocks_in_fixed_point(pad_values):
+    """Bi-Real-style blocks: the real stream is int16 fixed point. Checked layer by layer on Larq's own
+    input signs: every threshold layer exact (ties aside), every stream within its error bound, and the
+    stream signs that differ from Larq's lie within that bound (a few per ten thousand)."""
+    from bnn_mcu import fold, frontend
+    from bnn_mcu.larqcheck import compare
+
+    model = models.residual_model(seed=1, pad_values=pad_values)
+    graph = fold.fold(frontend.lower(model), (-1.0, 1.0))
+    assert [n.op for n in graph.layers].count("add") == 3
+    assert [n.op for n in graph.layers].count("conv2d") == 4  # the stem runs once: its sign comes from the stream
+    cmp, _ = compare(model, graph, random_u8(graph.keras_input_shape, 300, 0))
+    assert cmp.unexplained_disagreements == 0, cmp
+    assert cmp.real_streams == 7
+    assert 0 < cmp.stream_max_abs_diff <= cmp.stream_max_error_bound, cmp
+    assert cmp.fixed_point_disagreements <= 0.001 * cmp.bits_compared, cmp
+    assert cmp.top1_agreement >= 0.85, cmp
+
+
+@pytest.mark.parametrize("global_pool,real_head", [(True, True), (False, False)])
+def test_average_pooling_of_streams_and_a_real_head(global_pool, real_head):
+    """AveragePooling2D 'same' (border taps left out, as TF) and GlobalAveragePooling2D on int16 streams,
+    a real-input QuantDense head on the pooled stream, or a binary one on its sign."""
+    from bnn_mcu import fold, frontend
+    from bnn_mcu.larqcheck import compare
+
+    model = models.pooled_residual_model(seed=1, global_pool=global_pool, real_head=real_head)
+    graph = fold.fold(frontend.lower(model), (-1.0, 1.0))
+    ops_run = [n.op for n in graph.layers]
+    assert ops_run.count("avgpool2d") == 2 and ops_run[-1] == ("dense_s16" if real_head else "dense")
+    assert "row_class" in graph.layers[ops_run.index("avgpool2d")].params  # 'same': several divisors
+    cmp, _ = compare(model, graph, random_u8(graph.keras_input_shape, 300, 0))
+    assert cmp.unexplained_disagreements == 0, cmp
+    assert cmp.fixed_point_disagreements <= 0.001 * cmp.bits_compared, cmp
+    assert cmp.top1_agreement >= 0.97, cmp
+    if real_head:
+        assert cmp.max_abs_output_diff < 0.05, cmp
+
+
+def test_one_dimensional_average_pooling():
+    """AveragePooling1D and GlobalAveragePooling1D on (time, features) streams."""
+    import larq as lq
+
+    from bnn_mcu import fold, frontend
+    from bnn_mcu.larqcheck import compare
+
+    k = models.keras()
+    conv = {"kernel_quantizer": "ste_sign", "kernel_constraint": "weight_clip", "use_bias": False, "padding": "same"}
+    inp = k.Input((30, 8))
+    x = k.layers.BatchNormalization()(lq.layers.QuantConv1D(20, 3, input_quantizer=None, **conv)(inp))
+    x = k.layers.AveragePooling1D(3, strides=2, padding="same")(x)
+    x = k.layers.BatchNormalization()(lq.layers.QuantConv1D(20, 3, input_quantizer="ste_sign", **conv)(x))
+    x = k.layers.GlobalAveragePooling1D()(x)
+    out = k.layers.BatchNormalization()(models.qdense(6, first=True)(x))
+    model = models.randomize(k.Model(inp, out), seed=2)
+    graph = fold.fold(frontend.lower(model), (-1.0, 1.0))
+    assert [n.op for n in graph.layers].count("avgpool2d") == 2
+    cmp, _ = compare(model, graph, random_u8(graph.keras_input_shape, 300, 0))
+    assert cmp.unexplained_disagreements == 0 and cmp.top1_agreement >= 0.97, cmp
+
+
+@pytest.mark.parametrize("asymmetric", [False, True])
+def test_zero_padding_into_convolutions(asymmetric):
+    """ZeroPadding2D before a 'valid' QuantConv2D (real model input: pads the value 0; binarized input:
+    sign(0) = +1), before a depthwise conv, and ZeroPadding1D before a QuantConv1D."""
+    import larq as lq
+
+    k = models.keras()
+    pad = ((1, 2), (0, 1)) if asymmetric else 1
+    inp = k.Input((9, 8, 3))
+    x = k.layers.BatchNormalization()(models.qconv(16, 3, first=True)(k.layers.ZeroPadding2D(pad)(inp)))
+    x = k.layers.BatchNormalization()(models.qconv(20, 3, strides=2)(k.layers.ZeroPadding2D(pad)(x)))
+    dw = lq.layers.QuantDepthwiseConv2D(3, input_quantizer="ste_sign", depthwise_quantizer="ste_sign", use_bias=False)
+    x = k.layers.BatchNormalization()(dw(k.layers.ZeroPadding2D(1)(x)))
+    out = k.layers.BatchNormalization()(models.qdense(5)(k.layers.Flatten()(x)))
+    graph, _ = _check(models.randomize(k.Model(inp, out), seed=6), input_range=(-1.0, 1.0), n=200)
+    assert all(any(n.attrs["pads"]) for n in graph.layers[:3])
+
+    seq = k.Input((20, 6))
+    y = k.layers.BatchNormalization()(lq.layers.QuantConv1D(8, 3, input_quantizer=None, kernel_quantizer="ste_sign",
+                                                             use_bias=False)(k.layers.ZeroPadding1D((2, 1))(seq)))
+    y = k.layers.BatchNormalization()(models.qdense(4)(k.layers.Flatten()(y)))
+    _check(models.randomize(k.Model(seq, y), seed=7), input_range=(-1.0, 1.0), n=200)
+
+
+def test_reshape_of_the_model_input_and_to_one_axis():
+    """A keyword spotter's flat features reshaped to (time, features, 1) for QuantConv2D, and a Reshape
+    to one axis in place of Flatten; a Reshape between layers is refused naming it."""
+    from bnn_mcu import frontend
+    from bnn_mcu.errors import UnsupportedModelError
+
+    k = models.keras()
+    inp = k.Input((130,))
+    x = k.layers.Reshape((13, 10, 1))(inp)
+    x = k.layers.BatchNormalization()(models.qconv(12, 3, first=True, padding="same")(x))
+    x = k.layers.BatchNormalization()(models.qconv(16, 3, strides=2)(x))
+    out = k.layers.BatchNormalization()(models.qdense(4)(k.layers.Reshape((-1,))(x)))
+    graph, _ = _check(models.randomize(k.Model(inp, out), seed=8), input_range=(-1.0, 1.0), n=200)
+    assert graph.input_shape == (13, 10, 1) and graph.keras_input_shape == (130,)
+
+    mid = k.layers.Reshape((6, 16 * 4), name="mid_reshape")(x)
+    bad = k.Model(inp, models.qdense(3)(k.layers.Flatten()(mid)))
+    with pytest.raises(UnsupportedModelError, match="mid_reshape"):
+        frontend.lower(bad)

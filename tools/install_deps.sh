@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install everything bnn-mcu needs on a fresh Debian machine (run as root, or with sudo available).
-#   apt: cmake, the Arm GNU toolchain with newlib, QEMU for Cortex-M, clang + libFuzzer (protocol fuzzing)
+#   apt: cmake, the Arm GNU toolchain with newlib, QEMU for Cortex-M, clang + libFuzzer (protocol fuzzing),
+#        chromium (headless: the test that the HTML report displays)
 #   pip: a virtualenv at .venv/ in the repo root with bnn-mcu installed (editable) and its pinned deps
 # Idempotent: re-running skips what is already there.
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-APT_PKGS=(cmake make gcc clang libclang-rt-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm python3-venv)
+APT_PKGS=(cmake make gcc clang libclang-rt-dev gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm python3-venv chromium)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,17 +8,23 @@ everywhere, never a fallback.
 
 from __future__ import annotations
 
-from .activation import Identity, Softmax
+from .activation import Activation, Clip, Identity, Softmax
+from .avgpool import AvgPool, DenseS16
 from .base import CArray, CLayer, Op, Refusal
 from .batchnorm import BatchNorm
 from .concat import Concat
-from .conv import Conv2D, Dense
+from .conv import Conv1D, Conv2D, Dense
+from .depthwise import Depthwise2D
 from .pool import MaxPool2D
 from .rescaling import Rescaling
-from .sign import Sign
+from .reshape import Reshape
+from .requant import Add, Requant
+from .sign import Sign, SignS16
+from .zeropad import ZeroPad
 
-REGISTRY: dict[str, Op] = {op.name: op for op in (Conv2D(), Dense(), BatchNorm(), MaxPool2D(), Sign(),
-                                                  Identity(), Softmax(), Rescaling(), Concat())}
+REGISTRY: dict[str, Op] = {op.name: op for op in (
+    Conv2D(), Conv1D(), Dense(), Depthwise2D(), BatchNorm(), MaxPool2D(), Sign(), Identity(), Activation(), Softmax(),
+    Clip(), Rescaling(), Concat(), Add(), Requant(), SignS16(), AvgPool(), DenseS16(), ZeroPad(), Reshape())}
 
 
 def get(name: str) -> Op:

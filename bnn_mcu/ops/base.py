@@ -66,9 +66,13 @@ def c_padding(pads) -> str:
 class Op:
     name: str = ""
     # How the fold treats the op: "accumulate" (conv, dense: thresholds), "affine" (batch-norm), "bitwise"
-    # (max-pool: commutes with monotone maps), "final" (softmax), "input" (sign of the model input), "".
+    # (max-pool: commutes with monotone maps), "monotone" (clipping activations), "merge" (concatenation of
+    # signs), "add" (int16 residual adds), "real_pool" (average pools of int16 streams), "final" (softmax),
+    # "input" (sign of the model input), "".
     role: str = ""
     keras_classes: tuple[str, ...] = ()
+    multi_input: bool = False  # lower() gets a tuple of every input tensor (Concatenate, Add)
+    reads_padding_views: bool = False  # lower() may get a ZeroPadding view (ctx.unpad): convolutions
     supported: str = ""  # one line for the README table and refusal hints
 
     # -- frontend ---------------------------------------------------------------------------------

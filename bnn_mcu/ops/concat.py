@@ -25,6 +25,7 @@ MAX_INPUTS = 255  # bnn_concat_params_t.count is a uint8_t
 class Concat(Op):
     name = "concat"
     role = "merge"
+    multi_input = True
     keras_classes = ("Concatenate",)
     supported = ("on the channel axis, of binarized tensors (the inputs of the next quantized layers, "
                  "or of pools), any channel counts")

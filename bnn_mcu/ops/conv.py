@@ -55,9 +55,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..bitpack import pack_bits, popcount32
 from ..errors import UnsupportedModelError
 from ..ir import Node, Tensor
-from .activation import activation_name
+from .activation import activation_name, activation_nodes
 from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding
-from .quantizers import is_sign
+from .quantizers import is_scaled_kernel_sign, is_sign
 
 # --------------------------------------------------------------------------------------------------
 # Frontend: QuantConv2D and QuantDense
@@ -69,6 +69,20 @@ def _weights_and_bias(layer) -> tuple[np.ndarray, np.ndarray | None]:
     return kernel, bias
 
 
+def _check_kernel_quantizer(layer) -> None:
+    if not is_scaled_kernel_sign(layer.kernel_quantizer):
+        is_sign(layer.kernel_quantizer, "kernel_quantizer", allow_none=False)
+
+
+def _kernel_scale(layer, kernel: np.ndarray) -> dict:
+    """XNOR-Net's per-output-channel scale ``mean(|w|)`` (float32, over every axis but the last, as
+    Larq's MagnitudeAwareSign computes it), or nothing for a plain sign."""
+    if not is_scaled_kernel_sign(layer.kernel_quantizer):
+        return {}
+    axes = tuple(range(kernel.ndim - 1))
+    return {"kernel_scale": np.mean(np.abs(kernel), axis=axes, dtype=np.float32).astype(np.float32)}
+
+
 def same_padding(size: int, k: int, stride: int) -> tuple[int, int, int]:
     """(output size, taps before, taps after) of TF's 'same' padding along one axis."""
     out = -(-size // stride)
@@ -78,50 +92,43 @@ def same_padding(size: int, k: int, stride: int) -> tuple[int, int, int]:
 
 class Conv2D(Op):
     name = "conv2d"
+    reads_padding_views = True
     role = "accumulate"
     keras_classes = ("QuantConv2D",)
     supported = ("padding 'valid' or 'same' (pad_values 0 or 1), any kernel size and strides, bias; no dilation "
                  "or groups; kernel_quantizer and input_quantizer of the sign family (input_quantizer=None: "
-                 "the real model input, first layer only); linear activation, or softmax at the end")
+                 "the real model input, first layer only); MagnitudeAwareSign kernels (XNOR-Net scales); activation "
+                 "linear, relu, relu6 or hard_tanh before the BN and sign, or softmax at the end")
 
-    def lower(self, layer, inp: Tensor, ctx) -> Node:
-        input_sign = is_sign(layer.input_quantizer, "input_quantizer", allow_none=True)
-        is_sign(layer.kernel_quantizer, "kernel_quantizer", allow_none=False)
-        if layer.data_format != "channels_last":
-            raise Refusal(f"data_format='{layer.data_format}'", "channels_last")
+    def lower(self, layer, inp: Tensor, ctx) -> list[Node]:
         if tuple(layer.dilation_rate) != (1, 1) or getattr(layer, "groups", 1) != 1:
             raise Refusal("dilation or groups", "dilation_rate=1, groups=1")
-        if ctx.is_flat(inp):
-            raise Refusal("a convolution after Flatten", "convolutions before Flatten")
-        kernel, bias = _weights_and_bias(layer)
-        kh, kw, _c, o = kernel.shape
-        (h, w, _), (sh, sw) = inp.shape, (int(s) for s in layer.strides)
-        if layer.padding == "valid":
-            if kh > h or kw > w:
-                raise Refusal(f"kernel {kh}x{kw} larger than its input {h}x{w}", "kernels within the input")
-            out, pads, pad_value = ((h - kh) // sh + 1, (w - kw) // sw + 1, o), (0, 0, 0, 0), 0.0
-        elif layer.padding == "same":
-            oh, top, bottom = same_padding(h, kh, sh)
-            ow, left, right = same_padding(w, kw, sw)
-            out, pads = (oh, ow, o), (top, bottom, left, right)
-            pad_value = float(np.asarray(layer.pad_values))
-            if input_sign and pad_value not in (0.0, 1.0, -1.0):
-                raise Refusal(f"pad_values={pad_value:g} before a sign quantizer", "pad_values 0.0 or 1.0")
-        else:
-            raise Refusal(f"padding='{layer.padding}'", "padding 'valid' or 'same'")
-        node = ctx.node("conv2d", layer, inp, out,
-                        attrs={"kernel_size": [kh, kw], "strides": [sh, sw], "pads": list(pads),
-                               "pad_value": pad_value, "input_sign": input_sign},
-                        params={"kernel": np.transpose(kernel, (3, 0, 1, 2)), "bias": bias})
-        return with_activation(layer, node, ctx)
+        kernel = np.asarray(layer.kernel.numpy(), dtype=np.float32)
+        return _lower_conv(layer, inp, ctx, kernel, tuple(int(s) for s in layer.strides), layer.padding)
+
+    def leading_affines(self, node: Node) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The per-channel affines between the +-1 dot product and the layer's output, in order: the
+        XNOR-Net kernel scale, then the bias (``fold.py`` continues the chain with what follows)."""
+        o = node.out_shape[2]
+        out = []
+        if node.params.get("kernel_scale") is not None:
+            out.append((np.asarray(node.params["kernel_scale"], np.float64), np.zeros(o)))
+        if node.params.get("bias") is not None:
+            out.append((np.ones(o), np.asarray(node.params["bias"], np.float64)))
+        return out
 
     def target_limits(self, node: Node) -> list[str]:
         return _dims_limits(node)
 
-    def fold(self, fnode: Node, inp: Tensor, out_kind: str, A, B, input_range, new_tensor, sources) -> Node:
-        return fold(fnode, inp, out_kind, A, B, input_range, new_tensor, sources)
+    def fold(self, fnode: Node, inp: Tensor, out_kind: str, A, B, input_range, new_tensor, sources,
+             per_class_offset: bool = False) -> Node:
+        return fold(fnode, inp, out_kind, A, B, input_range, new_tensor, sources, per_class_offset)
 
     # -- integer graph ----------------------------------------------------------------------------
+    def fan_in(self, node: Node) -> int:
+        """Input values each output reads (K): the range of the count is [0, K]."""
+        return fan_in(node)
+
     def macs(self, node: Node) -> int:
         oh, ow, oc = node.out_shape
         return oh * ow * oc * fan_in(node)
@@ -135,14 +142,16 @@ class Conv2D(Op):
 
 class Dense(Conv2D):
     name = "dense"
+    reads_padding_views = False
     keras_classes = ("QuantDense",)
     supported = ("on a flattened input, or per pixel (a 1x1 convolution); bias, quantizers and activation as "
                  "QuantConv2D")
 
     def lower(self, layer, inp: Tensor, ctx) -> Node:
         input_sign = is_sign(layer.input_quantizer, "input_quantizer", allow_none=True)
-        is_sign(layer.kernel_quantizer, "kernel_quantizer", allow_none=False)
+        _check_kernel_quantizer(layer)
         kernel, bias = _weights_and_bias(layer)
+        scale = _kernel_scale(layer, kernel)
         fan, o = kernel.shape
         h, w, c = inp.shape
         attrs = {"strides": [1, 1], "pads": [0, 0, 0, 0], "pad_value": 0.0, "input_sign": input_sign}
@@ -151,26 +160,88 @@ class Dense(Conv2D):
                 raise Refusal(f"a kernel for {fan} inputs on a tensor of {h * w * c}", "matching shapes")
             k = kernel.reshape(h, w, c, o)  # Keras flattens row-major over (H, W, C): our layout exactly
             node = ctx.node("dense", layer, inp, (1, 1, o), attrs={**attrs, "kernel_size": [h, w]},
-                            params={"kernel": np.transpose(k, (3, 0, 1, 2)), "bias": bias})
+                            params={"kernel": np.transpose(k, (3, 0, 1, 2)), "bias": bias, **scale})
         else:
             k = kernel.reshape(1, 1, c, o)  # Dense on (H, W, C) acts on the channel axis: a 1x1 convolution
             node = ctx.node("conv2d", layer, inp, (h, w, o), attrs={**attrs, "kernel_size": [1, 1]},
-                            params={"kernel": np.transpose(k, (3, 0, 1, 2)), "bias": bias})
+                            params={"kernel": np.transpose(k, (3, 0, 1, 2)), "bias": bias, **scale})
         return with_activation(layer, node, ctx)
 
     def c_layer(self, node: Node, kernel_set: str) -> CLayer:
         return _c_layer(node, kernel_set, "dense")
 
 
+def geometry(layer, padding: str, shape, zero_pads, kernel, strides, input_sign: bool):
+    """((OH, OW), pads [top, bottom, left, right], pad value) of a convolution over ``shape``.
+
+    ``zero_pads``: a ZeroPadding before the layer (``ctx.unpad``): its zeros come *before* the input
+    quantizer, so a padded tap is sign(0) = +1 for a binarized input and the real value 0 otherwise.
+    Larq's own 'same' padding pads *after* the quantizer with ``pad_values``."""
+    (h, w, _), (kh, kw), (sh, sw) = shape, kernel, strides
+    if zero_pads is not None:
+        if padding != "valid":
+            raise Refusal(f"padding='{padding}' after ZeroPadding", "padding='valid' after ZeroPadding")
+        top, bottom, left, right = zero_pads
+        if kh > h + top + bottom or kw > w + left + right:
+            raise Refusal(f"kernel {kh}x{kw} larger than its padded input", "kernels within the input")
+        return (((h + top + bottom - kh) // sh + 1, (w + left + right - kw) // sw + 1), tuple(zero_pads),
+                1.0 if input_sign else 0.0)
+    if padding == "valid":
+        if kh > h or kw > w:
+            raise Refusal(f"kernel {kh}x{kw} larger than its input {h}x{w}", "kernels within the input")
+        return ((h - kh) // sh + 1, (w - kw) // sw + 1), (0, 0, 0, 0), 0.0
+    if padding == "same":
+        oh, top, bottom = same_padding(h, kh, sh)
+        ow, left, right = same_padding(w, kw, sw)
+        pad_value = float(np.asarray(layer.pad_values))
+        if input_sign and pad_value not in (0.0, 1.0, -1.0):
+            raise Refusal(f"pad_values={pad_value:g} before a sign quantizer", "pad_values 0.0 or 1.0")
+        return (oh, ow), (top, bottom, left, right), pad_value
+    if padding == "causal":  # Conv1D: k-1 zeros before the sequence, after the input quantizer
+        return (h, (w - 1) // sw + 1), (0, 0, kw - 1, 0), 0.0
+    raise Refusal(f"padding='{padding}'", "padding 'valid' or 'same' (Conv1D also 'causal')")
+
+
+def _lower_conv(layer, inp: Tensor, ctx, kernel: np.ndarray, strides: tuple[int, int], padding: str) -> list[Node]:
+    """A QuantConv2D (or QuantConv1D as a 1 x k convolution): ``kernel`` is ``[KH, KW, C, O]``."""
+    input_sign = is_sign(layer.input_quantizer, "input_quantizer", allow_none=True)
+    _check_kernel_quantizer(layer)
+    if layer.data_format != "channels_last":
+        raise Refusal(f"data_format='{layer.data_format}'", "channels_last")
+    if ctx.is_flat(inp):
+        raise Refusal("a convolution after Flatten", "convolutions before Flatten")
+    _, bias = _weights_and_bias(layer)
+    kh, kw, _c, o = kernel.shape
+    inp, zero_pads = ctx.unpad(inp)
+    (oh, ow), pads, pad_value = geometry(layer, padding, inp.shape, zero_pads, (kh, kw), strides, input_sign)
+    out, (sh, sw) = (oh, ow, o), strides
+    node = ctx.node("conv2d", layer, inp, out,
+                    attrs={"kernel_size": [kh, kw], "strides": [sh, sw], "pads": list(pads),
+                           "pad_value": pad_value, "input_sign": input_sign},
+                    params={"kernel": np.transpose(kernel, (3, 0, 1, 2)), "bias": bias,
+                            **_kernel_scale(layer, kernel)})
+    return with_activation(layer, node, ctx)
+
+
+class Conv1D(Conv2D):
+    """QuantConv1D on ``(time, features)``: the IR's ``(1, time, features)``, a 1 x k convolution."""
+
+    name = "conv1d"
+    keras_classes = ("QuantConv1D",)
+    supported = ("on (time, features); padding 'valid', 'same' (pad_values 0 or 1) or 'causal', any kernel size "
+                 "and stride; quantizers, bias and activation as QuantConv2D")
+
+    def lower(self, layer, inp: Tensor, ctx) -> list[Node]:
+        if tuple(layer.dilation_rate) != (1,) or getattr(layer, "groups", 1) != 1:
+            raise Refusal("dilation or groups", "dilation_rate=1, groups=1")
+        kernel = np.asarray(layer.kernel.numpy(), dtype=np.float32)[None]  # [1, K, C, O]
+        return _lower_conv(layer, inp, ctx, kernel, (1, int(layer.strides[0])), layer.padding)
+
+
 def with_activation(layer, node: Node, ctx) -> list[Node]:
-    """The layer's own activation: linear, or softmax (then it must be the model's end; fold checks)."""
-    act = activation_name(layer)
-    if act == "linear":
-        return [node]
-    if act == "softmax":
-        return [node, ctx.node("softmax", layer, node.output, node.out_shape)]
-    raise Refusal(f"activation '{act}'", "linear (the next layer's sign quantizer is the nonlinearity), or "
-                  "softmax on the last layer")
+    """The layer's own activation after it: linear, a clip (relu, hard_tanh) before a sign, or softmax
+    (then it must be the model's end; fold checks)."""
+    return [node, *activation_nodes(layer, activation_name(layer), node.output, ctx)]
 
 
 def fan_in(node: Node) -> int:
@@ -224,9 +295,12 @@ def u8_thresholds(alpha: np.ndarray, beta: np.ndarray, K: int) -> np.ndarray:
 
 
 def fold(fnode: Node, inp: Tensor, out_kind: str, A: np.ndarray, B: np.ndarray,
-         input_range: tuple[float, float], new_tensor, source_layers: tuple[str, ...] = ()) -> Node:
+         input_range: tuple[float, float], new_tensor, source_layers: tuple[str, ...] = (),
+         per_class_offset: bool = False) -> Node:
     """The integer node of a QuantConv2D/QuantDense whose output passes through ``z = A*y + B`` and then
-    either a sign (``out_kind`` b1: thresholds) or nothing (s32: the host applies ``scale``/``offset``)."""
+    either a sign (``out_kind`` b1: thresholds) or nothing (s32: ``z = scale*raw + offset``, applied by
+    the host for the model's output; with ``per_class_offset`` the offset is ``[border class, O]`` and
+    the class tables are kept, for a requantizing node that reads the sums, ``ops/requant.py``)."""
     lo, hi = input_range
     s = (hi - lo) / 255.0
     kernel = np.asarray(fnode.params["kernel"])
@@ -260,7 +334,7 @@ def fold(fnode: Node, inp: Tensor, out_kind: str, A: np.ndarray, B: np.ndarray,
             params["thresholds"] = u8_thresholds(alpha[None, :], A[None, :] * const + B[None, :], K)
         else:
             flip = np.zeros(o, bool)
-            params.update(_last_affine(fnode, alpha, A[None, :] * const + B[None, :]))
+            params.update(_last_affine(fnode, alpha, A[None, :] * const + B[None, :], per_class_offset))
     else:
         flip = np.asarray(A) < 0 if out_kind == "b1" else np.zeros(o, bool)
         wflip = wbits ^ flip[:, None, None, None]
@@ -269,7 +343,8 @@ def fold(fnode: Node, inp: Tensor, out_kind: str, A: np.ndarray, B: np.ndarray,
         if out_kind == "b1":
             params["thresholds"] = binary_thresholds(A[None, :], B[None, :], C, K)
         else:  # the kernel returns K - 2x; y = (K - 2x) + (C - K)
-            params.update(_last_affine(fnode, np.asarray(A, np.float64), A[None, :] * (C - K) + B[None, :]))
+            params.update(_last_affine(fnode, np.asarray(A, np.float64), A[None, :] * (C - K) + B[None, :],
+                                       per_class_offset))
     params["weight_bits"] = wbits ^ flip[:, None, None, None]
     if "thresholds" in params:
         params["thresholds"], row_class, col_class = _merge_classes(params["thresholds"], row_class, col_class)
@@ -279,9 +354,11 @@ def fold(fnode: Node, inp: Tensor, out_kind: str, A: np.ndarray, B: np.ndarray,
                 source_layers=source_layers or fnode.source_layers)
 
 
-def _last_affine(fnode: Node, scale: np.ndarray, offset: np.ndarray) -> dict:
+def _last_affine(fnode: Node, scale: np.ndarray, offset: np.ndarray, per_class: bool = False) -> dict:
     """scale/offset of a last layer; the host applies one affine per channel, so padding whose effect
-    depends on the border position cannot be represented there."""
+    depends on the border position cannot be represented there (``per_class``: kept per class)."""
+    if per_class:
+        return {"scale": np.asarray(scale, np.float64), "offset": np.asarray(offset, np.float64)}
     if not np.all(offset == offset[:1]):
         raise UnsupportedModelError(
             f"layer '{fnode.name}' ({fnode.attrs.get('keras_class', fnode.op)}) is the last layer and its "
@@ -335,15 +412,20 @@ def _reference(node: Node, x: np.ndarray) -> np.ndarray:
             acc[s:s + step] = popcount32(win[s:s + step, :, :, None, :] ^ wp[None, None, None]).sum(
                 axis=-1, dtype=np.int64)
     if node.output_kind == "b1":
-        tau = node.params["thresholds"].astype(np.int64)
-        if "row_class" in node.params:
-            cls = (node.params["row_class"].astype(np.int64)[:, None] * _col_classes(node)
-                   + node.params["col_class"].astype(np.int64)[None, :])  # [OH, OW]
-            return pack_bits(acc > tau[cls][None])
-        return pack_bits(acc > tau[0])
+        return compare_thresholds(node, acc)
     if node.input_kind == "b1":
         return (K - 2 * acc).astype(np.int32)
     return acc.astype(np.int32)
+
+
+def compare_thresholds(node: Node, acc: np.ndarray) -> np.ndarray:
+    """Packed bits ``acc > tau`` of counts ``acc`` (N, OH, OW, O), each pixel with its border class's block."""
+    tau = node.params["thresholds"].astype(np.int64)
+    if "row_class" in node.params:
+        cls = (node.params["row_class"].astype(np.int64)[:, None] * _col_classes(node)
+               + node.params["col_class"].astype(np.int64)[None, :])  # [OH, OW]
+        return pack_bits(acc > tau[cls][None])
+    return pack_bits(acc > tau[0])
 
 
 def _col_classes(node: Node) -> int:

@@ -20,13 +20,16 @@ from .conv import same_padding
 class MaxPool2D(Op):
     name = "maxpool2d"
     role = "bitwise"
-    keras_classes = ("MaxPooling2D",)
-    supported = "MaxPooling2D (padding 'valid' or 'same', any pool size and stride), before or after BN"
+    keras_classes = ("MaxPooling2D", "MaxPooling1D")
+    supported = "padding 'valid' or 'same', any pool size and stride, before or after BN (1-D on (time, features))"
 
     def lower(self, layer, inp: Tensor, ctx) -> Node:
         if layer.data_format != "channels_last" or ctx.is_flat(inp):
-            raise Refusal("pooling after Flatten or channels_first", "channels_last 2-D pooling before Flatten")
-        (ph, pw), (sh, sw) = (int(p) for p in layer.pool_size), (int(s) for s in layer.strides)
+            raise Refusal("pooling after Flatten or channels_first", "channels_last pooling before Flatten")
+        if type(layer).__name__ == "MaxPooling1D":  # (time, features) is the IR's (1, time, features)
+            (ph, pw), (sh, sw) = (1, int(layer.pool_size[0])), (1, int(layer.strides[0]))
+        else:
+            (ph, pw), (sh, sw) = (int(p) for p in layer.pool_size), (int(s) for s in layer.strides)
         h, w, c = inp.shape
         if layer.padding == "valid":
             if ph > h or pw > w:

@@ -44,3 +44,22 @@ class Sign(Op):
         return CLayer(layout="standard", params_type="bnn_dims_t", params_init=init,
                       call=f"bnn_sign_u8_b1(&$params, (const uint8_t *)$input, {node.attrs['threshold']}u, "
                            "(uint32_t *)$output)", kernel="bnn_sign_u8_b1")
+
+
+class SignS16(Op):
+    """sign() of an int16 real-valued stream (``ops/requant.py``): bit = q < 0 (``sign(0) = +1``)."""
+
+    name = "sign_s16"
+
+    def make(self, inp: Tensor, producer: Node, new_tensor, consumer: str) -> Node:
+        return Node(op=self.name, name=f"{producer.name}/sign", inputs=(inp,), output=new_tensor("b1", inp.shape),
+                    attrs={"error_bound": producer.attrs["error_bound"]}, source_layers=(consumer,))
+
+    def reference(self, node: Node, inputs: list[np.ndarray]) -> np.ndarray:
+        return pack_bits(inputs[0] < 0)
+
+    def c_layer(self, node: Node, kernel_set: str) -> CLayer:
+        init = c_dims(node.in_shape, node.in_shape, (1, 1), (1, 1))
+        return CLayer(layout="standard", params_type="bnn_dims_t", params_init=init,
+                      call="bnn_sign_s16_b1(&$params, (const int16_t *)$input, (uint32_t *)$output)",
+                      kernel="bnn_sign_s16_b1")

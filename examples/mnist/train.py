@@ -74,6 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--no-determinism", action="store_true", help="do not call tf.config.experimental.enable_op_determinism()"
     )
+    p.add_argument("--arch", choices=sorted(ARCHITECTURES), default="cnn",
+                   help="cnn: the Larq-guide CNN (the demo); residual: Bi-Real-style blocks on an int16 stream")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output .h5 path (default: %(default)s)")
     p.add_argument("-q", "--quiet", action="store_true", help="only log warnings")
     return p.parse_args(argv)
@@ -137,6 +139,37 @@ def build_model():
     )
 
 
+def build_residual_model():
+    """A Bi-Real-style binary CNN: a stem (binary weights on the real pixels) starts a real-valued stream,
+    and every block adds ``BN(QuantConv2D(sign(x)))`` to it. On the target the stream is int16 fixed
+    point (bnn_mcu/ops/requant.py); the README reports how close it stays to Larq's float pass."""
+    import larq as lq
+    import tensorflow as tf
+
+    keras = tf.keras
+    binary = {"kernel_quantizer": "ste_sign", "kernel_constraint": "weight_clip", "use_bias": False}
+    sign_in = {"input_quantizer": "ste_sign", "padding": "same", "pad_values": 1.0, **binary}
+    image = keras.Input(shape=(28, 28, 1), name="image")
+    x = lq.layers.QuantConv2D(16, 3, strides=2, padding="same", input_quantizer=None, name="stem", **binary)(image)
+    x = keras.layers.BatchNormalization(momentum=0.9, name="stem_bn")(x)  # 14x14x16
+    for stage, (channels, blocks) in enumerate([(16, 2), (32, 2)]):
+        if stage:  # downsample: a strided binary conv on sign(x) starts the next stream
+            x = lq.layers.QuantConv2D(channels, 3, strides=2, name=f"down{stage}", **sign_in)(x)
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"down{stage}_bn")(x)
+        for b in range(blocks):
+            y = lq.layers.QuantConv2D(channels, 3, name=f"s{stage}b{b}_conv", **sign_in)(x)
+            y = keras.layers.BatchNormalization(momentum=0.9, name=f"s{stage}b{b}_bn")(y)
+            x = keras.layers.Add(name=f"s{stage}b{b}_add")([x, y])
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = lq.layers.QuantDense(10, input_quantizer="ste_sign", name="fc", **binary)(x)
+    x = keras.layers.BatchNormalization(momentum=0.9, scale=False, name="fc_bn")(x)
+    out = keras.layers.Activation("softmax", name="softmax")(x)
+    return keras.Model(image, out, name="mnist_residual_bnn")
+
+
+ARCHITECTURES = {"cnn": build_model, "residual": build_residual_model}
+
+
 class _LogEpoch:
     """Factory for a Keras callback that logs one line per epoch (instead of the progress bar)."""
 
@@ -178,7 +211,7 @@ def train(args: argparse.Namespace):
     x_train, x_test = preprocess(x_train), preprocess(x_test)
     log.info("data %s: %d train / %d test images", args.data, len(x_train), len(x_test))
 
-    model = build_model()
+    model = ARCHITECTURES[getattr(args, "arch", "cnn")]()
     if not args.quiet:
         lq.models.summary(model, print_fn=lambda s: log.info("%s", s))
 
@@ -222,6 +255,7 @@ def train(args: argparse.Namespace):
         "data": args.data,
         "train_images": len(x_train),
         "test_images": len(x_test),
+        "arch": getattr(args, "arch", "cnn"),
     }
     json_path = out.with_suffix(".json")
     json_path.write_text(json.dumps(info, indent=2) + "\n")

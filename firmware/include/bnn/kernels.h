@@ -83,6 +83,18 @@ bnn_status_t bnn_dense_u8_s32(const bnn_conv_params_t *params, const uint8_t *in
 bnn_status_t bnn_dense_b1_s32(const bnn_conv_params_t *params, const uint32_t *input, const uint32_t *weights,
                               int32_t *output);
 
+/* Depthwise convolution of a b1 input (output channel o reads input channel o / depth_multiplier; the
+ * dims give out_c = in_c * depth_multiplier). Weights: [out_c][ceil(k_h*k_w/32)] words, tap ky*k_w + kx
+ * at bit tap%32; thresholds as the ref conv's ([border class][out_c] int32, bit = x > tau), x counting
+ * the taps whose bit differs from the weight bit (bnn_mcu/ops/depthwise.py). */
+typedef struct {
+    bnn_conv_params_t conv;
+    uint8_t depth_multiplier;
+} bnn_depthwise_params_t;
+
+bnn_status_t bnn_depthwise_conv2d_b1_b1(const bnn_depthwise_params_t *params, const uint32_t *input,
+                                        const uint32_t *weights, const int32_t *thresholds, uint32_t *output);
+
 /* Max-pool on bits: AND over the window (max of +-1), OR (min) for channels set in or_mask. */
 bnn_status_t bnn_maxpool2d_b1(const bnn_pool_params_t *params, const uint32_t *input, const uint32_t *or_mask,
                               uint32_t *output);
@@ -96,6 +108,52 @@ typedef struct {
 } bnn_concat_params_t;
 
 bnn_status_t bnn_concat_b1(const bnn_concat_params_t *params, const uint32_t *const inputs[], uint32_t *output);
+
+/* Real-valued streams in int16 fixed point (bnn_mcu/ops/requant.py has the scales and error bounds).
+ * requant: q = sat16(floor((r * mult[c] + bias[class][c]) / 2^shift)) in int64, r the int32 sums of a
+ * convolution (NHWC), class = row_class[y] * col_classes + col_class[x] (NULL tables: class 0). */
+typedef struct {
+    uint16_t height, width, channels;
+    uint8_t shift;
+    const uint8_t *row_class;
+    const uint8_t *col_class;
+    uint16_t col_classes;
+} bnn_requant_params_t;
+
+bnn_status_t bnn_requant_s32_s16(const bnn_requant_params_t *params, const int32_t *input, const int32_t *mult,
+                                 const int32_t *bias, int16_t *output);
+
+/* add: q = sat16(floor(sum_k(in_k * mult[k]) / 2^shift)) in int64, element by element. */
+typedef struct {
+    uint8_t count;  /* number of inputs */
+    uint32_t values; /* elements per tensor (h * w * c) */
+    uint8_t shift;
+    const int32_t *mult; /* [count] */
+} bnn_add_params_t;
+
+bnn_status_t bnn_add_s16(const bnn_add_params_t *params, const int16_t *const inputs[], int16_t *output);
+
+/* Average pool of an int16 stream: q = sat16(floor(sum(window) * mult[class] / 2^shift)) in int64; padded
+ * taps are left out (the class's multiplier divides by the taps inside the input, bnn_mcu/ops/avgpool.py). */
+typedef struct {
+    bnn_dims_t dims;
+    bnn_padding_t padding;
+    uint8_t shift;
+    const uint8_t *row_class;
+    const uint8_t *col_class;
+    uint16_t col_classes;
+} bnn_avgpool_params_t;
+
+bnn_status_t bnn_avgpool2d_s16(const bnn_avgpool_params_t *params, const int16_t *input, const int32_t *mult,
+                               int16_t *output);
+
+/* Dense on an int16 stream (a real-input last layer): out[o] = sum_i(w ? -q[i] : q[i]) with the weights
+ * flat ([out_c][ceil(K/32)] words, input i at bit i%32, bit 1 = -1), K = in_h * in_w * in_c. */
+bnn_status_t bnn_dense_s16_s32(const bnn_dims_t *dims, const int16_t *input, const uint32_t *weights,
+                               int32_t *output);
+
+/* sign() of an int16 stream: bit = (q < 0). dims: in == out shape. */
+bnn_status_t bnn_sign_s16_b1(const bnn_dims_t *dims, const int16_t *input, uint32_t *output);
 
 /* sign() of an 8-bit input: bit = (q < threshold), i.e. -1 exactly where the real value LO + s*q < 0
  * (the converter finds that code from the very float32 values Larq sees). dims: in == out shape. */

@@ -150,4 +150,18 @@ static inline void bnn_ref_put_bit(uint32_t *out_pixel, uint32_t o, uint32_t out
     }
 }
 
+/* floor(v / 2^shift): an arithmetic right shift. C leaves >> of a negative value to the implementation;
+ * GCC and Clang document it as sign-extending (floor), and this check refuses any compiler that differs. */
+typedef char bnn_ref_arithmetic_shift_check[((-5 >> 1) == -3) ? 1 : -1];
+
+static inline int64_t bnn_ref_floor_shift(int64_t v, uint32_t shift)
+{
+    return v >> shift;
+}
+
+static inline int16_t bnn_ref_sat16(int64_t v)
+{
+    return (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
+}
+
 #endif /* BNN_REF_COMMON_H */
