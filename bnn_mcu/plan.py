@@ -27,8 +27,9 @@ from .layouts import DEFAULT_KERNELS
 # arm-none-eabi-nm: startup, app, protocol, platform, model.c and the libgcc double routines of the
 # top-1), then per model: each node's parameter struct and dispatch case, 16 B per output channel
 # (scale and offset doubles) and the 16-byte hash. tests/test_memory_estimate.py keeps the estimate
-# within 5 % of built ELFs for every kernel set.
-RUNTIME_FLASH_BASE = 5620
+# within 5 % of built ELFs for every kernel set. INFER_RLE (its in-place decoder, the handler and the
+# memset it pulls in) added 512 bytes (measured: the toy model's ELF, 11,392 -> 11,904 bytes).
+RUNTIME_FLASH_BASE = 5620 + 512
 PARAMS_BYTES_PER_NODE = 28
 DISPATCH_BYTES_PER_NODE = 36
 # Code bytes of each kernel on Cortex-M4 -O2 (arm-none-eabi-nm -S; tests/test_memory_estimate.py checks
