@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import layouts, reference, runner
+from . import layouts, reference, runner, wire
 from .build import Project, build, section_sizes
 from .errors import MismatchError, TargetError, UsageError
 
@@ -230,9 +230,10 @@ def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout
             raise TargetError(f"{board.name} in QEMU reports no instruction counter (counter kind "
                               f"{int(info.counter_kind)}, {info.counter_hz} Hz, icount shift "
                               f"{board.qemu.icount_shift})")
+        wq = wire.encode(graph, q, wire.project_encoding(project.meta))  # packed bits for a sign-first model
         for i in range(len(q)):
             try:
-                r = link.profile(q[i].tobytes())
+                r = link.profile(wq[i].tobytes())
             except Exception as exc:
                 raise TargetError(f"input {i}: {exc}") from exc
             out = np.asarray(r.outputs, np.int32)

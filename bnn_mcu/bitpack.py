@@ -56,12 +56,13 @@ def dequantize_input(q: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return (lo + np.asarray(q, dtype=np.float64) * ((hi - lo) / 255.0)).astype(np.float32)
 
 
-_POPCOUNT8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-
-
 def popcount32(words: np.ndarray) -> np.ndarray:
-    """Bits set in each uint32 (numpy >= 2 has np.bitwise_count; larq pins numpy 1.x)."""
+    """Bits set in each uint32, as uint8 (numpy >= 2 has np.bitwise_count; larq pins numpy 1.x, where
+    the classic SWAR sum runs ~5x faster than a byte-table lookup: the reference's hot spot)."""
     if hasattr(np, "bitwise_count"):
         return np.bitwise_count(words)
-    w = np.ascontiguousarray(words, dtype=np.uint32)
-    return _POPCOUNT8[w.view(np.uint8)].reshape(w.shape + (4,)).sum(axis=-1, dtype=np.uint8)
+    x = np.asarray(words, dtype=np.uint32)
+    x = x - ((x >> 1) & np.uint32(0x55555555))
+    x = (x & np.uint32(0x33333333)) + ((x >> 2) & np.uint32(0x33333333))
+    x = (x + (x >> 4)) & np.uint32(0x0F0F0F0F)
+    return ((x * np.uint32(0x01010101)) >> 24).astype(np.uint8)

@@ -139,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-build", action="store_true", help="do not (re)build the firmware first")
     p.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
                    help="seconds to wait for each reply (default 10; raise it for big models on slow boards)")
+    p.add_argument("--jobs", "-j", type=int, metavar="N",
+                   help="spread the inputs over N QEMU instances, results merged in input order (default: "
+                   "the CPU count; always 1 with --port)")
     _add_common(p)
 
     p = sub.add_parser(
@@ -300,7 +303,7 @@ def cmd_run(args) -> int:
         fileio.check_writable(args.outputs, "--outputs")
     _result, summary, arrays = api.run_project(
         project, x, y, keras=args.keras, port=args.port, baud=args.baud, allow_clipping=args.allow_clipping,
-        build=not args.no_build, timeout=args.timeout, report=args.report, status=_status)
+        build=not args.no_build, timeout=args.timeout, report=args.report, status=_status, jobs=args.jobs)
     write_error = None
     if args.outputs:
         try:
@@ -315,7 +318,8 @@ def cmd_run(args) -> int:
 
 
 def _run_text(s) -> str:
-    lines = [f"ran {s.inputs} inputs on {s.target} ({s.board}) in {s.seconds:.1f} s",
+    lines = [f"ran {s.inputs} inputs on {s.target}{f' x{s.jobs}' if s.jobs > 1 else ''} ({s.board}) in "
+             f"{s.seconds:.1f} s",
              f"  identical to reference  {s.matches}/{s.inputs}"
              + ("" if not s.mismatches else f"   MISMATCHES: {s.mismatches}")]
     if s.accuracy_target is not None:

@@ -26,7 +26,7 @@ from string import Template
 
 import numpy as np
 
-from . import __version__, ir, layouts, manifest
+from . import __version__, ir, layouts, manifest, wire
 from .errors import UnsupportedModelError, UsageError
 from .ir import IntGraph
 from .plan import MemoryPlan
@@ -70,7 +70,7 @@ def c_doubles(values: np.ndarray) -> str:
 C_INITIALISERS = {"uint32_t": c_words, "int32_t": c_ints, "uint8_t": c_bytes}
 
 
-def _layer_context(i: int, node, plan: MemoryPlan, kernels: str) -> dict:
+def _layer_context(i: int, node, plan: MemoryPlan, kernels: str, graph: IntGraph, encoding: str) -> dict:
     """Everything the template needs for node i: its constant arrays per kernel-set layout (each block
     under its #if), its parameter struct and its kernel call, all from the node's op module."""
     from . import ops
@@ -81,7 +81,7 @@ def _layer_context(i: int, node, plan: MemoryPlan, kernels: str) -> dict:
     by_layout: dict[str, list[str]] = {}
     layers = {}
     for kset in layouts.KERNEL_SETS:
-        layer = op.c_layer(node, kset)
+        layer = wire.c_layer(node, graph, kset, encoding)  # the op's, or the input-bits unpacking
         layers[kset] = layer
         by_layout.setdefault(layer.layout, []).append(kset)
     if layers[kernels].error:
@@ -177,19 +177,21 @@ def model_context(graph: IntGraph, plan: MemoryPlan, board, *, source: str, kern
     if kernels not in sets:
         raise UsageError(f"unknown kernel set '{kernels}'; available: {', '.join(sets)}")
     digest = ir.model_hash(graph)
+    encoding = wire.encoding_for(graph)  # packed input bits when the first layer binarizes the input
     bar = Bar("generating C", len(graph.layers), unit=" layers")
     layers = []
     try:
         for i, node in enumerate(graph.layers):
             bar.update(i)
-            layers.append(_layer_context(i, node, plan, kernels))
+            layers.append(_layer_context(i, node, plan, kernels, graph, encoding))
     finally:
         bar.close()
     return {
         "version": __version__, "model_name": untrusted(graph.name), "source": untrusted(source),
         "hash": digest, "hash_bytes": ", ".join(f"0x{b:02x}" for b in bytes.fromhex(digest)[:16]),
         "board": board, "input_range": graph.input_range, "input_shape": graph.input_shape,
-        "input_bytes": graph.input_bytes, "output_count": graph.output_count,
+        "input_bytes": wire.wire_bytes(graph, encoding), "input_bits": encoding == wire.BITS,
+        "output_count": graph.output_count,
         "output_channels": graph.output.shape[2], "plan": plan, "arena_words": max(1, plan.arena_bytes // 4),
         "layers": layers, "output_offset": plan.buffers[-1].out_offset,
         "out_scale": c_doubles(graph.out_scale), "out_offset": c_doubles(graph.out_offset), "kernels": kernels,
@@ -205,6 +207,8 @@ def project_meta(graph: IntGraph, plan: MemoryPlan, board, *, source: str, kerne
         "model_hash": ir.model_hash(graph), "board": board.name, "kernels": kernels, "layout": layout,
         "input_range": list(graph.input_range), "input_shape": list(graph.input_shape),
         "keras_input_shape": list(graph.keras_input_shape), "input_bytes": graph.input_bytes,
+        "input_encoding": wire.encoding_for(graph),
+        "wire_input_bytes": wire.wire_bytes(graph, wire.encoding_for(graph)),
         "output_count": graph.output_count, "softmax": graph.softmax, "plan": plan.as_dict(),
         "layers": [
             {"name": node.name, "kind": node.kind, "in_shape": list(node.in_shape),

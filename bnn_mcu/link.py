@@ -31,7 +31,7 @@ import subprocess
 import termios
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import serial
@@ -42,7 +42,9 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 from bnn_mcu.protocol import (
+    FRAME_OVERHEAD,
     HOST_SEQ_FIRST,
+    RLE_MIN_VERSION,
     TRANSPORT_ERRORS,
     Error,
     ErrorCode,
@@ -54,8 +56,11 @@ from bnn_mcu.protocol import (
     ProfileResult,
     ProtocolError,
     Result,
+    RleError,
     StatsResult,
     encode_frame,
+    rle_decode,
+    rle_encode,
 )
 
 log = logging.getLogger(__name__)
@@ -206,8 +211,12 @@ class Link:
     """Requests and replies over one transport. Not thread-safe."""
 
     def __init__(self, transport: Any, *, timeout: float = DEFAULT_TIMEOUT,
-                 max_payload: int = DEFAULT_MAX_PAYLOAD, poll_interval: float = POLL_INTERVAL):
+                 max_payload: int = DEFAULT_MAX_PAYLOAD, poll_interval: float = POLL_INTERVAL,
+                 rle: bool = True):
         self.transport = transport
+        self.rle = rle  # send INFER_RLE where the target supports it and it is shorter
+        self.rle_bytes_saved = 0  # input bytes the RLE kept off the wire
+        self.wire_input_bytes = 0  # INFER / INFER_RLE payload bytes sent
         self.timeout = timeout
         self.poll_interval = poll_interval
         # With a file descriptor (serial device, socket://, PipeTransport) Link waits in select() and
@@ -253,9 +262,71 @@ class Link:
         return info
 
     def infer(self, input: Any) -> Result:
-        """INFER -> RESULT: the int32 outputs, top-1 and raw counter ticks of one inference."""
+        """INFER -> RESULT: the int32 outputs, top-1 and raw counter ticks of one inference.
+
+        The input goes as INFER_RLE when the target speaks protocol 2 and the encoding is shorter
+        (and expands in the target's buffer); otherwise as plain INFER. The reply is the same."""
         data = self._check_input(input)
-        frame = self._request(MsgType.INFER, data, MsgType.RESULT)
+        msg_type, payload = self._infer_request(data)
+        self.wire_input_bytes += len(payload)
+        frame = self._request(msg_type, payload, MsgType.RESULT)
+        result = self._unpack(Result, frame)
+        self._check_outputs("RESULT", result.outputs)
+        return result
+
+    def infer_many(self, inputs: Iterable[tuple[Any, Any]], window: int = 2) -> Iterator[tuple[Any, Result]]:
+        """Pipelined INFER: for each ``(key, input)`` yield ``(key, Result)``, in order, with up to
+        ``window`` requests in flight, so the target finds its next input waiting when it finishes one
+        (the host's turnaround no longer idles it). Inputs are taken from ``inputs`` lazily.
+
+        Recovery keeps the single-request rules (docs/PROTOCOL.md, "Host behaviour"): a reply that is
+        an ERROR for a request that arrived intact raises :class:`TargetReplyError`; a transport error
+        or a timeout on the oldest request makes every request still in flight go again one at a time
+        with new seqs (flush, retry once each); replies to the old seqs are dropped as stale."""
+        if window < 1:
+            raise ValueError("window must be at least 1")
+        pending: deque = deque()  # (key, seq, msg type, payload, sent at)
+        source = iter(inputs)
+        more = True
+        last = time.monotonic()
+        while True:
+            while more and len(pending) < window:
+                item = next(source, None)
+                if item is None:
+                    more = False
+                    break
+                key, data = item
+                msg_type, payload = self._infer_request(self._check_input(data))
+                self.wire_input_bytes += len(payload)
+                seq = self.next_seq()
+                self.send_frame(msg_type, seq, payload)
+                pending.append((key, seq, msg_type, payload, time.monotonic()))
+            if not pending:
+                return
+            key, seq, msg_type, payload, sent = pending[0]
+            # the target answers in order: the oldest request has `timeout` from when it could start
+            frame = self._await_reply(seq, MsgType.RESULT, max(sent, last) + self.timeout)
+            if frame is not None and frame.type == MsgType.RESULT:
+                pending.popleft()
+                last = time.monotonic()
+                yield key, self._result(frame)
+                continue
+            if frame is not None:
+                err = self._unpack(Error, frame)
+                if err.code not in TRANSPORT_ERRORS:
+                    raise TargetReplyError(f"{msg_type.name} seq {seq}: target answered ERROR {err.name} "
+                                           f"(detail {err.detail})", err.code, err.detail)
+                problem = f"target answered ERROR {err.name} (detail {err.detail})"
+            else:
+                problem = f"no reply within {self.timeout:g} s"
+            log.warning("pipelined %s seq %d: %s; sending the %d requests in flight again one by one",
+                        msg_type.name, seq, problem, len(pending))
+            while pending:
+                key, _seq, msg_type, payload, _sent = pending.popleft()
+                yield key, self._result(self._request(msg_type, payload, MsgType.RESULT, flush_first=True))
+            last = time.monotonic()
+
+    def _result(self, frame: Frame) -> Result:
         result = self._unpack(Result, frame)
         self._check_outputs("RESULT", result.outputs)
         return result
@@ -332,6 +403,20 @@ class Link:
         if chunk:
             self._events.extend(self._decoder.feed(chunk))
 
+    def _infer_request(self, data: bytes) -> tuple[MsgType, bytes]:
+        info = self.info
+        if not self.rle or info is None or info.protocol_version < RLE_MIN_VERSION:
+            return MsgType.INFER, data
+        encoded = rle_encode(data)
+        if len(encoded) >= len(data):
+            return MsgType.INFER, data
+        try:
+            rle_decode(encoded, len(data), buffer=info.max_payload + FRAME_OVERHEAD)
+        except RleError:  # would not expand in place in this target's buffer
+            return MsgType.INFER, data
+        self.rle_bytes_saved += len(data) - len(encoded)
+        return MsgType.INFER_RLE, encoded
+
     def _check_input(self, input: Any) -> bytes:
         data = _as_bytes(input)
         if self.info is not None and len(data) != self.info.input_bytes:
@@ -364,13 +449,13 @@ class Link:
                           frame.type, frame.seq, expect, seq)
 
     def _request(self, msg_type: MsgType, payload: bytes, expect: MsgType, *, attempts: int = 2,
-                 timeout: float | None = None) -> Frame:
+                 timeout: float | None = None, flush_first: bool = False) -> Frame:
         timeout = self.timeout if timeout is None else timeout
         problems: list[str] = []
         for attempt in range(attempts):
             seq = self.next_seq()
             start = time.monotonic()
-            if attempt:  # a lone 0x00 flushes whatever the target holds; then the retry, with a new seq
+            if attempt or flush_first:  # a lone 0x00 flushes whatever the target holds; then the request
                 self.retries += 1
                 self.send_raw(b"\x00" + b"\x00" + encode_frame(msg_type, seq, payload))
             else:

@@ -25,7 +25,8 @@ from typing import ClassVar
 
 from bnn_mcu.errors import TargetError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: INFER_RLE (a run-length-encoded input); a version-1 target lacks it
+RLE_MIN_VERSION = 2
 
 HEADER_BYTES = 2  # type, seq
 CRC_BYTES = 4
@@ -45,6 +46,7 @@ class MsgType(IntEnum):
     PROFILE = 0x03
     SHUTDOWN = 0x04
     STATS = 0x05
+    INFER_RLE = 0x06
     ERROR = 0x7F
     INFO = 0x81
     RESULT = 0x82
@@ -60,6 +62,7 @@ class ErrorCode(IntEnum):
     UNKNOWN_TYPE = 5  # detail: the type byte
     BAD_LENGTH = 6  # detail: payload length received
     MODEL_FAILED = 7  # detail: bnn_status_t returned by the runtime
+    BAD_RLE = 8  # detail: encoded bytes read when the INFER_RLE payload proved malformed
 
 
 class CounterKind(IntEnum):
@@ -234,6 +237,92 @@ class FrameDecoder:
         return Frame(body[0], body[1], bytes(body[HEADER_BYTES:-CRC_BYTES]))
 
 
+# ------------------------------------------------------------------------------------------------ RLE
+# INFER_RLE payloads: zero runs and literals. Token t (one byte): t >= 0x80 is a run of (t & 0x7F) + 1
+# zero bytes (1..128); t < 0x80 is followed by t + 1 literal bytes (1..128, zeros allowed). The target
+# expands the payload in place in its receive buffer (docs/PROTOCOL.md, "INFER_RLE"), so a stream
+# is accepted only if no write overtakes the encoded bytes still to be read; rle_decode checks the
+# same conditions as the C decoder, and the host sends INFER_RLE only when its payload passes them.
+RLE_MAX_RUN = 128
+RLE_MIN_ZERO_RUN = 2  # a lone zero stays in a literal: a run token for it would cost as much
+
+
+def rle_encode(data: bytes) -> bytes:
+    """The canonical RLE of ``data``: every run of >= 2 zeros becomes run tokens; the rest literals."""
+    data = bytes(data)
+    n = len(data)
+    out = bytearray()
+    lit_start = i = 0
+
+    def flush_literal(end: int) -> None:
+        for a in range(lit_start, end, RLE_MAX_RUN):
+            chunk = data[a:min(end, a + RLE_MAX_RUN)]
+            out.append(len(chunk) - 1)
+            out.extend(chunk)
+
+    while i < n:
+        if data[i] == 0:
+            j = i
+            while j < n and data[j] == 0:
+                j += 1
+            if j - i >= RLE_MIN_ZERO_RUN:
+                flush_literal(i)
+                run = j - i
+                while run:
+                    k = min(run, RLE_MAX_RUN)
+                    out.append(0x80 | (k - 1))
+                    run -= k
+                lit_start = j
+            i = j
+        else:
+            i += 1
+    flush_literal(n)
+    return bytes(out)
+
+
+class RleError(ProtocolError):
+    def __init__(self, message: str, position: int):
+        super().__init__(message)
+        self.position = position
+
+
+def rle_decode(data: bytes, out_len: int, *, buffer: int | None = None) -> bytes:
+    """Expand ``data`` into exactly ``out_len`` bytes, as the target does.
+
+    ``buffer``: the target's receive-buffer bytes (INFO ``max_payload`` + 6). The target first moves
+    the payload to the end of that buffer and then writes the output from its start, so a zero run
+    that would overwrite encoded bytes not yet read is refused, exactly as the C decoder refuses it.
+    Raises :class:`RleError` on any malformed stream; its ``position`` is what the target's ERROR
+    ``BAD_RLE`` carries as detail: the encoded bytes read when the stream failed (len + 1 when it
+    expands to fewer than ``out_len`` bytes).
+    """
+    data = bytes(data)
+    n = len(data)
+    base = 0 if buffer is None else buffer - n  # where the encoded bytes start in the buffer
+    if base < 0:
+        raise RleError(f"{n} encoded bytes do not fit a {buffer}-byte buffer", 0)
+    out = bytearray()
+    r = 0
+    while r < n:
+        t = data[r]
+        r += 1
+        k = (t & 0x7F) + 1
+        if len(out) + k > out_len:
+            raise RleError(f"RLE token at {r - 1} expands past {out_len} bytes", r)
+        if t & 0x80:
+            if buffer is not None and len(out) + k > base + r:
+                raise RleError(f"zero run at {r - 1} would overwrite encoded bytes (in-place expansion)", r)
+            out += bytes(k)
+        else:
+            if r + k > n:
+                raise RleError(f"literal at {r - 1} needs {k} bytes, {n - r} left", r)
+            out += data[r:r + k]
+            r += k
+    if len(out) != out_len:
+        raise RleError(f"RLE payload expands to {len(out)} bytes, expected {out_len}", n + 1)
+    return bytes(out)
+
+
 # ------------------------------------------------------------------------------------------- messages
 def _need(payload: bytes, n: int, what: str, exact: bool = True) -> None:
     if (len(payload) != n) if exact else (len(payload) < n):
@@ -303,6 +392,21 @@ class Infer:
 
     @classmethod
     def unpack(cls, payload: bytes) -> Infer:
+        return cls(bytes(payload))
+
+
+@dataclass(frozen=True)
+class InferRle:
+    """INFER with the input run-length encoded (:func:`rle_encode`); the reply is a RESULT."""
+
+    MSG_TYPE: ClassVar[MsgType] = MsgType.INFER_RLE
+    encoded: bytes
+
+    def pack(self) -> bytes:
+        return bytes(self.encoded)
+
+    @classmethod
+    def unpack(cls, payload: bytes) -> InferRle:
         return cls(bytes(payload))
 
 
@@ -431,11 +535,11 @@ class Error:
         return self.code.name if isinstance(self.code, ErrorCode) else f"code {self.code}"
 
 
-Message = Hello | Shutdown | Infer | Profile | Info | Result | ProfileResult | Error
+Message = Hello | Shutdown | Infer | InferRle | Profile | Info | Result | ProfileResult | Error
 
 MESSAGE_CLASSES: dict[int, type] = {
     cls.MSG_TYPE: cls
-    for cls in (Hello, Shutdown, Stats, Infer, Profile, Info, Result, ProfileResult, StatsResult, Error)
+    for cls in (Hello, Shutdown, Stats, Infer, InferRle, Profile, Info, Result, ProfileResult, StatsResult, Error)
 }
 
 
@@ -482,6 +586,7 @@ __all__ = [
     "HOST_SEQ_FIRST",
     "MESSAGE_CLASSES",
     "PROTOCOL_VERSION",
+    "RLE_MIN_VERSION",
     "SEQ_UNKNOWN",
     "TRANSPORT_ERRORS",
     "CobsError",
@@ -493,12 +598,14 @@ __all__ = [
     "FrameError",
     "Hello",
     "Infer",
+    "InferRle",
     "Info",
     "Message",
     "MsgType",
     "Profile",
     "ProfileResult",
     "ProtocolError",
+    "RleError",
     "Result",
     "Shutdown",
     "cobs_decode",
@@ -512,5 +619,7 @@ __all__ = [
     "max_payload_for",
     "profile_payload_bytes",
     "result_payload_bytes",
+    "rle_decode",
+    "rle_encode",
     "unpack_message",
 ]

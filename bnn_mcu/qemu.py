@@ -58,6 +58,9 @@ __all__ = ["QEMU_BINARY", "Qemu", "QemuError"]
 
 QEMU_BINARY = "qemu-system-arm"
 
+#: Platforms whose QEMU runs with -icount sleep=on (see Qemu.command).
+SLEEPING_PLATFORMS = frozenset({"mps2"})
+
 _TCP_RE = re.compile(r"waiting for connection on: disconnected:tcp:([0-9.]+):(\d+)")
 _PTY_RE = re.compile(r"char device redirected to (/dev/\S+)")
 
@@ -146,6 +149,7 @@ class Qemu:
         *,
         machine: str,
         icount_shift: int | None = 6,
+        icount_sleep: bool = False,
         serial: str = "tcp",
         extra_args: Sequence[str] = (),
         binary: str = QEMU_BINARY,
@@ -156,6 +160,7 @@ class Qemu:
         self.elf = Path(elf)
         self.machine = machine
         self.icount_shift = icount_shift
+        self.icount_sleep = icount_sleep
         self.serial = serial
         self.extra_args = tuple(extra_args)
         self.binary = binary
@@ -179,6 +184,7 @@ class Qemu:
         opts: dict[str, object] = {
             "machine": board.qemu.machine,
             "icount_shift": board.qemu.icount_shift,
+            "icount_sleep": board.platform in SLEEPING_PLATFORMS,
             "extra_args": board.qemu.extra_args,
         }
         opts.update(kwargs)
@@ -201,9 +207,15 @@ class Qemu:
         ]
         if self.icount_shift is not None:
             # sleep=off: while the guest idles (WFI, waiting for UART input) QEMU jumps virtual time to
-            # the next timer instead of sleeping in real time. Instruction counts are unchanged
-            # (measured: identical); bulk runs over the UART are ~27 % faster (44 -> 32 ms per MNIST digit).
-            cmd += ["-icount", f"shift={self.icount_shift},sleep=off"]
+            # the next timer instead of sleeping in real time; sleep=on sleeps. On mps2 boards the guest's
+            # 1 kHz keep-alive tick made an idle QEMU use 70 % of a core with sleep=off (8 % with
+            # sleep=on), taken from the other QEMUs of `run --jobs` and from the host, for the same bytes
+            # per second (benchmarks/README.md, "Serial throughput"), so those use sleep=on. Elsewhere
+            # sleep=off stays: QEMU 7.2's netduinoplus2 stopped answering INFER under sleep=on (HELLO
+            # worked), and the other boards were not measured. Instruction counts are the same either
+            # way (idle time is outside the timed region).
+            sleep = "on" if self.icount_sleep else "off"
+            cmd += ["-icount", f"shift={self.icount_shift},sleep={sleep}"]
         cmd += ["-kernel", str(self.elf), "-serial", serial, *self.extra_args]
         return cmd
 

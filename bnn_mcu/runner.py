@@ -12,6 +12,7 @@ inputs, to measure how close the target comes to the float model (:func:`bnn_mcu
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import sys
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import reference
+from . import reference, wire
 from .bitpack import quantize_input
 from .build import Project
 from .errors import MismatchError, TargetError, UsageError
@@ -75,6 +76,8 @@ class RunSummary:
     stack_used_bytes: int | None = None  # high-water mark measured on the target (stack painting)
     stack_size_bytes: int | None = None
     seconds: float = 0.0
+    jobs: int = 1  # targets the inputs were spread over (bnn-mcu run --jobs)
+    wire_bytes_per_input: float | None = None  # INFER payload bytes per input, after RLE
     first_mismatches: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -240,10 +243,11 @@ def handshake(link, project: Project, graph, where: str):
             f"the target runs a different model (hash {info.model_hash.hex()}, expected "
             f"{want.hex()}); refusing to compare",
             hint=f"rebuild and flash the firmware of {project.path}")
+    in_bytes = wire.wire_bytes(graph, wire.project_encoding(project.meta))
     if (info.input_bytes, info.output_count, info.n_layers) != (
-            graph.input_bytes, graph.output_count, len(graph.layers)):
+            in_bytes, graph.output_count, len(graph.layers)):
         raise TargetError(f"target sizes (in {info.input_bytes}, out {info.output_count}, layers "
-                          f"{info.n_layers}) differ from the project's ({graph.input_bytes}, "
+                          f"{info.n_layers}) differ from the project's ({in_bytes}, "
                           f"{graph.output_count}, {len(graph.layers)})")
     return info
 
@@ -311,52 +315,58 @@ def load_keras_for(project: Project, keras_model: str, graph):
 
 def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: str | None = None,
         baudrate: int = 115200, keras_model: str | None = None, progress: bool | None = None,
-        timeout: float = 10.0) -> tuple[RunSummary, dict]:
-    """Run every input on the target; return the summary and the arrays for ``--outputs``."""
+        timeout: float = 10.0, jobs: int | None = None) -> tuple[RunSummary, dict]:
+    """Run every input on the target; return the summary and the arrays for ``--outputs``.
+
+    ``jobs``: QEMU instances to spread the inputs over (default: the CPU count; 1 with ``port``);
+    see :mod:`bnn_mcu.fleet`. The results are in input order whatever the number of jobs."""
     graph = project.graph()
     board = project.board()
     keras = load_keras_for(project, keras_model, graph) if keras_model else None
     clip = clipping(x, graph.input_range)
     q = quantize(x, graph)
-    ref = reference.run(graph, q)
     summary = RunSummary(project=str(project.path), board=board.name, model_hash=project.model_hash,
                          target="", inputs=len(q), binary_macs=int(sum(l.macs for l in graph.layers)),
                          input_range=[clip.lo, clip.hi], input_min=clip.x_min, input_max=clip.x_max,
                          clipped_values=clip.clipped_values, clipped_share=clip.share,
                          inputs_with_clipping=clip.inputs_with_clipping)
-    raw = np.zeros_like(ref.raw)
-    top1 = np.zeros(len(q), np.int64)
-    counts = np.zeros(len(q), np.float64)
+    from . import fleet
+
+    jobs = fleet.resolve_jobs(jobs, inputs=len(q), port=port)
+    bar = Progress(len(q), "run" if jobs == 1 else f"run x{jobs}", progress)
     t0 = time.monotonic()
-    with open_target(project, port=port, baudrate=baudrate, timeout=timeout) as (link, where):
-        summary.target = where
-        info = handshake(link, project, graph, where)
-        summary.arena_bytes = info.arena_bytes
-        unit, factor = ticks_to_unit(info, board)
-        summary.count_unit = unit
-        bar = Progress(len(q), "run", progress)
-        for i in range(len(q)):
-            try:
-                res = link.infer(q[i].tobytes())
-            except Exception as exc:
-                raise TargetError(f"input {i}: {exc}") from exc
-            raw[i] = np.asarray(res.outputs, np.int32)
-            top1[i] = res.top1
-            counts[i] = round(res.count * factor)  # ticks are integers: the figure is good to ±1
-            ok = np.array_equal(raw[i], ref.raw[i]) and top1[i] == ref.top1[i]
-            if ok:
-                summary.matches += 1
-            else:
-                summary.mismatches += 1
-                summary.top1_mismatches += int(top1[i] != ref.top1[i])
-                if len(summary.first_mismatches) < 5:
-                    summary.first_mismatches.append(
-                        {"index": i, "target": raw[i].tolist()[:16], "reference": ref.raw[i].tolist()[:16],
-                         "target_top1": int(top1[i]), "reference_top1": int(ref.top1[i])})
-            bar.update(i + 1, f"mismatches {summary.mismatches}")
-        summary.stack_used_bytes, summary.stack_size_bytes = stack_usage(link)
-        with contextlib.suppress(Exception):
-            link.shutdown()
+    # The numpy reference (~5 ms per MNIST input) runs in a thread while the targets work: they wait on
+    # the emulated UART far more than they compute, so the two overlap instead of adding up.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="bnn-reference") as pool:
+        ref_future = pool.submit(reference.run, graph, q)
+        try:
+            replies = fleet.run_inputs(
+                lambda: open_target(project, port=port, baudrate=baudrate, timeout=timeout),
+                wire.encode(graph, q, wire.project_encoding(project.meta)),
+                graph.output_count, jobs=jobs, handshake=lambda link, where: handshake(link, project, graph, where),
+                stack_usage=stack_usage, on_done=bar.update, window=fleet.pipeline_window(board, port))
+        except BaseException:
+            ref_future.cancel()
+            raise
+        ref = ref_future.result()
+    info = replies.infos[0]
+    summary.target = replies.where
+    summary.jobs = replies.jobs
+    summary.arena_bytes = info.arena_bytes
+    summary.wire_bytes_per_input = round(replies.wire_bytes / max(1, len(q)), 1)
+    unit, factor = ticks_to_unit(info, board)
+    summary.count_unit = unit
+    raw, top1 = replies.raw.astype(ref.raw.dtype), replies.top1
+    counts = np.round(replies.ticks * factor)  # ticks are integers: the figure is good to +-1
+    same = np.all(raw == ref.raw, axis=1) & (top1 == ref.top1)
+    summary.matches = int(same.sum())
+    summary.mismatches = int((~same).sum())
+    summary.top1_mismatches = int((top1 != ref.top1).sum())
+    for i in np.flatnonzero(~same)[:5]:
+        summary.first_mismatches.append(
+            {"index": int(i), "target": raw[i].tolist()[:16], "reference": ref.raw[i].tolist()[:16],
+             "target_top1": int(top1[i]), "reference_top1": int(ref.top1[i])})
+    summary.stack_used_bytes, summary.stack_size_bytes = replies.stack_used, replies.stack_size
     summary.seconds = round(time.monotonic() - t0, 3)
     if unit != "none":
         summary.per_inference_mean = float(np.mean(counts))

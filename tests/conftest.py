@@ -71,15 +71,18 @@ def random_u8(shape, n, seed=0) -> np.ndarray:
 def check_host_exe(exe, project, graph, q, ref, label="", after=None) -> None:
     """Drive a host-built firmware over the link: the handshake matches the project, and every input's
     int32 outputs and top-1 equal the reference ``ref`` exactly. ``after(link)`` runs before shutdown."""
+    from bnn_mcu import wire
     from bnn_mcu.link import Link, PipeTransport
 
+    encoding = wire.project_encoding(project.meta)
+    wq = wire.encode(graph, q, encoding)  # packed bits when the first layer binarizes the input
     with PipeTransport.spawn([str(exe)], timeout=10) as t:
         link = Link(t, timeout=10)
         info = link.hello()
         assert info.model_hash == bytes.fromhex(project.model_hash)[:16]
-        assert info.input_bytes == graph.input_bytes and info.output_count == graph.output_count
+        assert info.input_bytes == wire.wire_bytes(graph, encoding) and info.output_count == graph.output_count
         for i in range(len(q)):
-            res = link.infer(q[i].tobytes())
+            res = link.infer(wq[i].tobytes())
             assert np.array_equal(np.asarray(res.outputs, np.int32), ref.raw[i]), (label, i)
             assert res.top1 == ref.top1[i], (label, i)
         if after is not None:

@@ -44,3 +44,13 @@ def test_mnist_convention_pixel_over_255_is_exact():
     pixels = np.arange(256, dtype=np.uint8)
     x = pixels.astype(np.float32) / 255.0
     assert np.array_equal(quantize_input(x, 0.0, 1.0), pixels)
+
+
+def test_popcount32_matches_python():
+    from bnn_mcu.bitpack import popcount32
+
+    w = np.random.default_rng(1).integers(0, 2**32, (500, 3, 2), dtype=np.uint64).astype(np.uint32)
+    w[0, 0] = (0xFFFFFFFF, 0)
+    got = popcount32(w)
+    assert got.dtype == np.uint8 and got.shape == w.shape
+    assert got.tolist() == [[[bin(int(v)).count("1") for v in row] for row in m] for m in w]

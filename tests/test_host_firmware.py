@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import check_host_exe, random_u8
 
-from bnn_mcu import build, codegen, fold, frontend, plan, reference
+from bnn_mcu import build, codegen, fold, frontend, plan, reference, wire
 from bnn_mcu.boards import load_board
 
 
@@ -32,7 +32,7 @@ def _check_exe(exe, project, graph, n, seed):
     def stats_and_profile(link):
         st = link.stats()
         assert (st.stack_used, st.stack_size) == (0, 0)  # the host build does not measure its stack
-        prof = link.profile(q[0].tobytes())
+        prof = link.profile(wire.encode(graph, q[:1], wire.project_encoding(project.meta))[0].tobytes())
         assert len(prof.layer_counts) == len(graph.layers)
         assert np.array_equal(np.asarray(prof.outputs, np.int32), ref.raw[0])
 

@@ -224,7 +224,7 @@ def test_hello_and_shutdown_with_payload_get_bad_length(target):
     assert target.link.hello().board == BOARD  # still alive
 
 
-@pytest.mark.parametrize("msg_type", [0x00, 0x06, 0x7F, 0x81, 0x82, 0x85, 0xFF])
+@pytest.mark.parametrize("msg_type", [0x00, 0x07, 0x7F, 0x81, 0x82, 0x85, 0xFF])
 def test_unknown_type(target, msg_type):
     frame = raw_request(target.link, b"\x00" + P.encode_frame(msg_type, 70, b"abc"))
     expect_error(frame, P.ErrorCode.UNKNOWN_TYPE, detail=msg_type, seq=70)

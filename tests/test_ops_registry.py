@@ -63,7 +63,8 @@ def test_plan_counts_each_kernel_sets_bytes():
         assert p.kernels == kernels and p.weight_bytes == 0 and p.arena_bytes == 64
     assert plan.make_plan(graph).flash_estimate == (plan.RUNTIME_FLASH_BASE + plan.PARAMS_BYTES_PER_NODE
                                                     + plan.DISPATCH_BYTES_PER_NODE + 16 * 32 + 16
-                                                    + plan.KERNEL_CODE_BYTES["ref"]["bnn_sign_u8_b1"])
+                                                    # a sign-first graph takes packed bits (bnn_mcu/wire.py)
+                                                    + plan.KERNEL_CODE_BYTES["ref"]["bnn_unpack_bits_b1"])
 
 
 def test_every_class_an_op_lowers_passes_the_model_file_vetting():

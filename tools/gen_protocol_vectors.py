@@ -94,6 +94,7 @@ def sample_messages(rng: random.Random) -> list[tuple[str, int, object]]:
         ("info", 1, P.Info(P.PROTOCOL_VERSION, bytes(range(16)), 784, 10, 4096, 784, 5,
                            P.CounterKind.INSTRUCTIONS, 25_000_000, "mps2-an385")),
         ("infer_784", 2, P.Infer(image)),
+        ("infer_rle", 6, P.InferRle(P.rle_encode(bytes(300) + bytes(range(1, 40)) + b"\0" + bytes(20)))),
         ("result", 2, P.Result(123456, 7, (-5, 0, 17, -2147483648, 2147483647, 1, -1, 300, 0, 42))),
         ("profile", 3, P.Profile(small)),
         ("profile_result", 3, P.ProfileResult(999, 2, (10, 200, 3000, 0, 4294967295), (1, -2, 3))),

@@ -3,6 +3,7 @@
  *
  *   HELLO    -> INFO
  *   INFER    -> RESULT          (bnn_model_invoke between two counter reads, inside the timed region)
+ *   INFER_RLE -> RESULT         (the same, the input run-length encoded: expanded in place first)
  *   PROFILE  -> PROFILE_RESULT  (the same, with per-layer ticks)
  *   SHUTDOWN -> no reply; bnn_platform_exit(0)
  *   STATS    -> STATS_RESULT (stack high-water mark and reserve, bytes)
@@ -14,8 +15,10 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bnn/bnn_frame.h"
+#include "bnn/bnn_rle.h"
 #include "bnn/model.h"
 #include "bnn/platform.h"
 
@@ -117,6 +120,24 @@ static void handle_infer(uint8_t seq, const uint8_t *input, size_t len, int prof
     bnn_frame_tx_end(&tx);
 }
 
+/* The payload is moved to the end of rx_buf and expanded from its start (bnn/bnn_rle.h): no second
+ * input-sized buffer. The frame's bytes are not needed afterwards. */
+static void handle_infer_rle(uint8_t seq, const uint8_t *payload, size_t len)
+{
+    uint32_t bad;
+    if (len > sizeof rx_buf) {
+        send_error(seq, BNN_PROTO_ERR_BAD_LENGTH, (uint32_t)len);
+        return;
+    }
+    memmove(rx_buf + sizeof rx_buf - len, payload, len);
+    bad = bnn_rle_expand_in_place(rx_buf, sizeof rx_buf, len, (size_t)BNN_MODEL_INPUT_BYTES);
+    if (bad != 0u) {
+        send_error(seq, BNN_PROTO_ERR_BAD_RLE, bad);
+        return;
+    }
+    handle_infer(seq, rx_buf, (size_t)BNN_MODEL_INPUT_BYTES, 0);
+}
+
 static void handle_stats(uint8_t seq)
 {
     bnn_frame_tx_begin(&tx, uart_write_cb, NULL, (uint8_t)BNN_MSG_STATS_RESULT, seq);
@@ -140,6 +161,9 @@ static void handle_frame(const bnn_frame_t *fr)
         break;
     case BNN_MSG_PROFILE:
         handle_infer(fr->seq, fr->payload, fr->len, 1);
+        break;
+    case BNN_MSG_INFER_RLE:
+        handle_infer_rle(fr->seq, fr->payload, fr->len);
         break;
     case BNN_MSG_SHUTDOWN:
         if (fr->len != 0u) {

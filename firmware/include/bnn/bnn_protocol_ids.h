@@ -5,7 +5,7 @@
 #ifndef BNN_PROTOCOL_IDS_H
 #define BNN_PROTOCOL_IDS_H
 
-#define BNN_PROTOCOL_VERSION 1u
+#define BNN_PROTOCOL_VERSION 2u
 #define BNN_FRAME_HEADER_BYTES 2u
 #define BNN_FRAME_CRC_BYTES 4u
 #define BNN_FRAME_OVERHEAD 6u
@@ -24,6 +24,7 @@ typedef enum {
     BNN_MSG_PROFILE = 0x03,
     BNN_MSG_SHUTDOWN = 0x04,
     BNN_MSG_STATS = 0x05,
+    BNN_MSG_INFER_RLE = 0x06,
     BNN_MSG_ERROR = 0x7F,
     BNN_MSG_INFO = 0x81,
     BNN_MSG_RESULT = 0x82,
@@ -39,6 +40,7 @@ typedef enum {
     BNN_PROTO_ERR_UNKNOWN_TYPE = 5,
     BNN_PROTO_ERR_BAD_LENGTH = 6,
     BNN_PROTO_ERR_MODEL_FAILED = 7,
+    BNN_PROTO_ERR_BAD_RLE = 8,
 } bnn_proto_error_t;
 
 #endif /* BNN_PROTOCOL_IDS_H */

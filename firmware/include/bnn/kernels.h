@@ -165,6 +165,11 @@ bnn_status_t bnn_sign_s16_b1(const bnn_dims_t *dims, const int16_t *input, uint3
  * (the converter finds that code from the very float32 values Larq sees). dims: in == out shape. */
 bnn_status_t bnn_sign_u8_b1(const bnn_dims_t *dims, const uint8_t *input, uint32_t threshold, uint32_t *output);
 
+/* The same sign bits computed by the host and sent packed (bnn_mcu/wire.py): value k of the NHWC input
+ * is bit k%8 of bits[k/8]; spread into the b1 layout (32 channels per word per pixel, tail bits 0).
+ * dims: in == out shape. */
+bnn_status_t bnn_unpack_bits_b1(const bnn_dims_t *dims, const uint8_t *bits, uint32_t *output);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,7 +20,9 @@ extern const uint8_t bnn_model_hash[16];
 
 /*
  * Run one inference.
- *   input:  BNN_MODEL_INPUT_BYTES uint8 values (NHWC), q in 0..255
+ *   input:  BNN_MODEL_INPUT_BYTES bytes: uint8 values (NHWC), q in 0..255; or, when
+ *           BNN_MODEL_INPUT_BITS is 1 (a model whose first layer binarizes its input), those values'
+ *           sign bits packed 8 per byte, LSB first, 1 = negative (bnn_mcu/wire.py)
  *   output: BNN_MODEL_OUTPUT_COUNT int32 accumulators of the last layer
  *   top1:   index of the largest output after the last layer's affine (may be NULL)
  *   layer_ticks: if not NULL, BNN_MODEL_NUM_LAYERS counter differences, one per layer
