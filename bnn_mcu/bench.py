@@ -345,7 +345,7 @@ def plot_report(r: BenchReport, path: str | Path) -> Path:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise UsageError("--plot needs matplotlib", hint="pip install matplotlib (or bnn-mcu[plot])") from exc
+        raise UsageError("--plot needs matplotlib", hint="pip install matplotlib (a bnn-mcu dependency)") from exc
     names = [l.name for l in r.sets[0].layers]
     x = np.arange(len(names))
     width = 0.8 / len(r.sets)
