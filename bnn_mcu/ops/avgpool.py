@@ -25,8 +25,9 @@ import numpy as np
 from ..bitpack import pack_bits
 from ..errors import UnsupportedModelError
 from ..ir import Node, Tensor
-from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding
-from .conv import same_padding, windows
+from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding, class_tables
+from .conv import windows
+from .pool import pool_geometry
 from .requant import INT16_MAX, _class_index, _sat16
 
 POOL_SHIFT = 24
@@ -40,32 +41,18 @@ class AvgPool(Op):
                  "any pool size and stride; global pooling (1-D on (time, features))")
 
     def lower(self, layer, inp: Tensor, ctx) -> Node:
-        cls = type(layer).__name__
-        if getattr(layer, "data_format", "channels_last") != "channels_last" or ctx.is_flat(inp):
-            raise Refusal("pooling after Flatten or channels_first", "channels_last pooling before Flatten")
-        h, w, c = inp.shape
-        if cls.startswith("Global"):
+        if type(layer).__name__.startswith("Global"):
+            if getattr(layer, "data_format", "channels_last") != "channels_last" or ctx.is_flat(inp):
+                raise Refusal("pooling after Flatten or channels_first", "channels_last pooling before Flatten")
+            h, w, c = inp.shape
             if getattr(layer, "keepdims", False):
                 raise Refusal("keepdims=True", "keepdims=False")
             node = ctx.node(self.name, layer, inp, (1, 1, c),
                             attrs={"pool": [h, w], "strides": [1, 1], "pads": [0, 0, 0, 0]})
             ctx.mark_flat(node.output)  # Keras gives (C,): a QuantDense reads it directly
             return node
-        if cls == "AveragePooling1D":
-            (ph, pw), (sh, sw) = (1, int(layer.pool_size[0])), (1, int(layer.strides[0]))
-        else:
-            (ph, pw), (sh, sw) = (int(p) for p in layer.pool_size), (int(s) for s in layer.strides)
-        if layer.padding == "valid":
-            if ph > h or pw > w:
-                raise Refusal(f"pool {ph}x{pw} larger than its input {h}x{w}", "pools within the input")
-            out, pads = ((h - ph) // sh + 1, (w - pw) // sw + 1, c), [0, 0, 0, 0]
-        elif layer.padding == "same":
-            oh, top, bottom = same_padding(h, ph, sh)
-            ow, left, right = same_padding(w, pw, sw)
-            out, pads = (oh, ow, c), [top, bottom, left, right]
-        else:
-            raise Refusal(f"padding='{layer.padding}'", "padding 'valid' or 'same'")
-        return ctx.node(self.name, layer, inp, out, attrs={"pool": [ph, pw], "strides": [sh, sw], "pads": pads})
+        out, attrs = pool_geometry(layer, inp, ctx)
+        return ctx.node(self.name, layer, inp, out, attrs=attrs)
 
     @staticmethod
     def make(fnode: Node, producer: Node, new_tensor) -> Node:
@@ -100,16 +87,10 @@ class AvgPool(Op):
         return _sat16((sums * mult) >> node.attrs["shift"])
 
     def c_layer(self, node: Node, kernel_set: str) -> CLayer:
-        tables = "row_class" in node.params
-        arrays = [CArray("mult", "int32_t", node.params["mult"], "per border class: round(2^shift / taps)")]
-        if tables:
-            arrays += [CArray("row_class", "uint8_t", node.params["row_class"], "border class of each output row"),
-                       CArray("col_class", "uint8_t", node.params["col_class"], "border class of each output column")]
-        cols = int(node.params["col_class"].max()) + 1 if tables else 1
+        tables, fields = class_tables(node)
+        arrays = [CArray("mult", "int32_t", node.params["mult"], "per border class: round(2^shift / taps)"), *tables]
         init = (f"{{ .dims = {c_dims(node.in_shape, node.out_shape, node.attrs['pool'], node.attrs['strides'])},\n"
-                f"      .padding = {c_padding(node.attrs['pads'])}, .shift = {node.attrs['shift']}u, "
-                + (f".row_class = $row_class, .col_class = $col_class, .col_classes = {cols}u }}" if tables
-                   else ".row_class = NULL, .col_class = NULL, .col_classes = 1u }"))
+                f"      .padding = {c_padding(node.attrs['pads'])}, .shift = {node.attrs['shift']}u, {fields} }}")
         return CLayer(layout="avgpool", arrays=arrays, params_type="bnn_avgpool_params_t", params_init=init,
                       call="bnn_avgpool2d_s16(&$params, (const int16_t *)$input, $mult, (int16_t *)$output)",
                       kernel="bnn_avgpool2d_s16")

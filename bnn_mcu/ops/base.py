@@ -57,6 +57,18 @@ def c_dims(in_shape, out_shape, kernel, strides) -> str:
             f".k_h = {kh}, .k_w = {kw}, .stride_h = {sh}, .stride_w = {sw} }}")
 
 
+def class_tables(node: Node) -> tuple[list[CArray], str]:
+    """The border-class tables of a node whose constants differ by border position (params ``row_class``
+    and ``col_class``: class = row_class[y] * col_classes + col_class[x]), as arrays and the C99
+    initializer of the struct fields ``row_class, col_class, col_classes`` (NULL tables: one class)."""
+    if "row_class" not in node.params:
+        return [], ".row_class = NULL, .col_class = NULL, .col_classes = 1u"
+    cols = int(node.params["col_class"].max()) + 1
+    return ([CArray("row_class", "uint8_t", node.params["row_class"], "border class of each output row"),
+             CArray("col_class", "uint8_t", node.params["col_class"], "border class of each output column")],
+            f".row_class = $row_class, .col_class = $col_class, .col_classes = {cols}u")
+
+
 def c_padding(pads) -> str:
     """The C99 initializer of a ``bnn_padding_t`` from ``[top, bottom, left, right]``."""
     top, _bottom, left, _right = pads

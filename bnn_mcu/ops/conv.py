@@ -56,7 +56,7 @@ from ..bitpack import pack_bits, popcount32
 from ..errors import UnsupportedModelError
 from ..ir import Node, Tensor
 from .activation import activation_name, activation_nodes
-from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding
+from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding, class_tables
 from .quantizers import is_scaled_kernel_sign, is_sign
 
 # --------------------------------------------------------------------------------------------------
@@ -450,14 +450,10 @@ def _c_layer(node: Node, kernel_set: str, family: str) -> CLayer:
                                  layouts.THRESHOLD_NOTES[layout]))
         except UnsupportedModelError as exc:
             error = exc.message
-    tables = "row_class" in node.params
-    if tables:
-        arrays += [CArray("row_class", "uint8_t", node.params["row_class"], "border class of each output row"),
-                   CArray("col_class", "uint8_t", node.params["col_class"], "border class of each output column")]
+    tables, fields = class_tables(node)
+    arrays += tables
     init = (f"{{ .dims = {c_dims(node.in_shape, node.out_shape, node.attrs['kernel_size'], node.attrs['strides'])},\n"
-            f"      .padding = {c_padding(node.attrs['pads'])}, "
-            + (f".row_class = $row_class, .col_class = $col_class, .col_classes = {_col_classes(node)} }}"
-               if tables else ".row_class = NULL, .col_class = NULL, .col_classes = 1 }"))
+            f"      .padding = {c_padding(node.attrs['pads'])}, {fields} }}")
     thresholds = ", $thresholds" if node.output_kind == "b1" else ""
     in_type = "const uint8_t *" if node.input_kind == "u8" else "const uint32_t *"
     out_type = "uint32_t *" if node.output_kind == "b1" else "int32_t *"

@@ -18,7 +18,7 @@ import numpy as np
 from ..bitpack import pack_bits, unpack_bits
 from ..errors import UnsupportedModelError
 from ..ir import Node, Tensor
-from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding
+from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding, class_tables
 from .conv import compare_thresholds, geometry, windows, with_activation
 from .conv import fold as conv_fold
 from .quantizers import is_sign
@@ -109,16 +109,11 @@ class Depthwise2D(Op):
         arrays = [CArray("weights", "uint32_t", weights, "[O][ceil(KH*KW/32)] words, tap ky*KW + kx at bit t%32"),
                   CArray("thresholds", "int32_t", np.asarray(node.params["thresholds"], np.int32),
                          "[border class][O] int32 tau: bit = acc > tau")]
-        tables = "row_class" in node.params
-        if tables:
-            arrays += [CArray("row_class", "uint8_t", node.params["row_class"], "border class of each output row"),
-                       CArray("col_class", "uint8_t", node.params["col_class"], "border class of each output column")]
-        col_classes = int(node.params["col_class"].max()) + 1 if tables else 1
+        tables, fields = class_tables(node)
+        arrays += tables
         init = (f"{{ .conv = {{ .dims = {c_dims(node.in_shape, node.out_shape, (kh, kw), node.attrs['strides'])},\n"
-                f"      .padding = {c_padding(node.attrs['pads'])}, "
-                + (f".row_class = $row_class, .col_class = $col_class, .col_classes = {col_classes} }},"
-                   if tables else ".row_class = NULL, .col_class = NULL, .col_classes = 1 },")
-                + f"\n    .depth_multiplier = {node.attrs['depth_multiplier']}u }}")
+                f"      .padding = {c_padding(node.attrs['pads'])}, {fields} }},\n"
+                f"    .depth_multiplier = {node.attrs['depth_multiplier']}u }}")
         return CLayer(layout="depthwise", arrays=arrays, params_type="bnn_depthwise_params_t", params_init=init,
                       call="bnn_depthwise_conv2d_b1_b1(&$params, (const uint32_t *)$input, $weights, $thresholds, "
                            "(uint32_t *)$output)", kernel="bnn_depthwise_conv2d_b1_b1")

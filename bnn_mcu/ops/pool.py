@@ -17,6 +17,29 @@ from .base import CArray, CLayer, Op, Refusal, c_dims, c_padding
 from .conv import same_padding
 
 
+def pool_geometry(layer, inp: Tensor, ctx) -> tuple[tuple[int, int, int], dict]:
+    """(output shape, attrs pool/strides/pads) of a Keras 1-D or 2-D pooling layer over ``inp``; TF's
+    'same' puts the extra padded row or column at the bottom/right."""
+    if getattr(layer, "data_format", "channels_last") != "channels_last" or ctx.is_flat(inp):
+        raise Refusal("pooling after Flatten or channels_first", "channels_last pooling before Flatten")
+    if type(layer).__name__.endswith("1D"):  # (time, features) is the IR's (1, time, features)
+        (ph, pw), (sh, sw) = (1, int(layer.pool_size[0])), (1, int(layer.strides[0]))
+    else:
+        (ph, pw), (sh, sw) = (int(p) for p in layer.pool_size), (int(s) for s in layer.strides)
+    h, w, c = inp.shape
+    if layer.padding == "valid":
+        if ph > h or pw > w:
+            raise Refusal(f"pool {ph}x{pw} larger than its input {h}x{w}", "pools within the input")
+        out, pads = ((h - ph) // sh + 1, (w - pw) // sw + 1, c), [0, 0, 0, 0]
+    elif layer.padding == "same":
+        oh, top, bottom = same_padding(h, ph, sh)
+        ow, left, right = same_padding(w, pw, sw)
+        out, pads = (oh, ow, c), [top, bottom, left, right]
+    else:
+        raise Refusal(f"padding='{layer.padding}'", "padding 'valid' or 'same'")
+    return out, {"pool": [ph, pw], "strides": [sh, sw], "pads": pads}
+
+
 class MaxPool2D(Op):
     name = "maxpool2d"
     role = "bitwise"
@@ -24,24 +47,8 @@ class MaxPool2D(Op):
     supported = "padding 'valid' or 'same', any pool size and stride, before or after BN (1-D on (time, features))"
 
     def lower(self, layer, inp: Tensor, ctx) -> Node:
-        if layer.data_format != "channels_last" or ctx.is_flat(inp):
-            raise Refusal("pooling after Flatten or channels_first", "channels_last pooling before Flatten")
-        if type(layer).__name__ == "MaxPooling1D":  # (time, features) is the IR's (1, time, features)
-            (ph, pw), (sh, sw) = (1, int(layer.pool_size[0])), (1, int(layer.strides[0]))
-        else:
-            (ph, pw), (sh, sw) = (int(p) for p in layer.pool_size), (int(s) for s in layer.strides)
-        h, w, c = inp.shape
-        if layer.padding == "valid":
-            if ph > h or pw > w:
-                raise Refusal(f"pool {ph}x{pw} larger than its input {h}x{w}", "pools within the input")
-            out, pads = ((h - ph) // sh + 1, (w - pw) // sw + 1, c), [0, 0, 0, 0]
-        elif layer.padding == "same":
-            oh, top, bottom = same_padding(h, ph, sh)
-            ow, left, right = same_padding(w, pw, sw)
-            out, pads = (oh, ow, c), [top, bottom, left, right]
-        else:
-            raise Refusal(f"padding='{layer.padding}'", "padding 'valid' or 'same'")
-        return ctx.node("maxpool2d", layer, inp, out, attrs={"pool": [ph, pw], "strides": [sh, sw], "pads": pads})
+        out, attrs = pool_geometry(layer, inp, ctx)
+        return ctx.node("maxpool2d", layer, inp, out, attrs=attrs)
 
     def fold(self, fnode: Node, inp: Tensor, or_mask: np.ndarray, new_tensor) -> Node:
         return Node(op=self.name, name=fnode.name, inputs=(inp,), output=new_tensor("b1", fnode.out_shape),

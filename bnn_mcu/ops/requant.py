@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import Node, Tensor
-from .base import CArray, CLayer, Op, Refusal
+from .base import CArray, CLayer, Op, Refusal, class_tables
 
 INT16_MAX = 32767
 ADD_SHIFT = 16
@@ -95,16 +95,10 @@ class Requant(Op):
 
     def c_layer(self, node: Node, kernel_set: str) -> CLayer:
         h, w, c = node.out_shape
-        tables = "row_class" in node.params
+        tables, fields = class_tables(node)
         arrays = [CArray("mult", "int32_t", node.params["mult"], "per channel: q = (r*mult + bias) >> shift"),
-                  CArray("bias", "int32_t", node.params["bias"], "[border class][C]")]
-        if tables:
-            arrays += [CArray("row_class", "uint8_t", node.params["row_class"], "border class of each row"),
-                       CArray("col_class", "uint8_t", node.params["col_class"], "border class of each column")]
-        cols = int(node.params["col_class"].max()) + 1 if tables else 1
-        init = (f"{{ .height = {h}u, .width = {w}u, .channels = {c}u, .shift = {node.attrs['shift']}u, "
-                + (f".row_class = $row_class, .col_class = $col_class, .col_classes = {cols}u }}" if tables
-                   else ".row_class = NULL, .col_class = NULL, .col_classes = 1u }"))
+                  CArray("bias", "int32_t", node.params["bias"], "[border class][C]"), *tables]
+        init = f"{{ .height = {h}u, .width = {w}u, .channels = {c}u, .shift = {node.attrs['shift']}u, {fields} }}"
         return CLayer(layout="requant", arrays=arrays, params_type="bnn_requant_params_t", params_init=init,
                       call="bnn_requant_s32_s16(&$params, (const int32_t *)$input, $mult, $bias, (int16_t *)$output)",
                       kernel="bnn_requant_s32_s16")
