@@ -94,7 +94,7 @@ static inline void bnn_bs_ripple(uint32_t *planes, uint32_t carry, uint32_t k)
  * is rippled into q[4..] inside the block); elsewhere, and in the host tests, the C macro above is
  * the same arithmetic (BNN_BS_PORTABLE forces it).
  */
-#if defined(__thumb2__) && !defined(BNN_BS_PORTABLE)
+#if defined(__thumb2__) && defined(__OPTIMIZE__) && !defined(BNN_BS_PORTABLE) /* -O0 cannot allocate its registers */
 #define BNN_BS_HS16_ASM(Q_, O_, T_, F_, E_, A_, SH_, W_)                                            \
     do {                                                                                           \
         uint32_t x0_, x1_, s1_, p_, q_, r_, ea_;                                                   \

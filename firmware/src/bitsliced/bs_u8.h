@@ -235,7 +235,7 @@ BNN_U8_INLINE uint32_t bnn_u8_lanes(const uint32_t *win, const uint32_t nw, cons
     return bits;
 }
 
-#if defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__) && !defined(BNN_U8_PORTABLE_SAD)
+#if defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__) && defined(__OPTIMIZE__) && !defined(BNN_U8_PORTABLE_SAD)
 /*
  * The 3-word window (a 3x3 kernel on 1 channel, or any KH = 3 with KW*C <= 4) by hand: per pair of
  * channels one LDM of their 6 mask words, 2 USAD8 + 4 USADA8, one LDRD of their thresholds, and
