@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from . import layouts, reference, runner, wire
+from .progress import Bar
 from .build import Project, build, section_sizes
 from .errors import MismatchError, TargetError, UsageError
 
@@ -231,7 +232,9 @@ def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout
                               f"{int(info.counter_kind)}, {info.counter_hz} Hz, icount shift "
                               f"{board.qemu.icount_shift})")
         wq = wire.encode(graph, q, wire.project_encoding(project.meta))  # packed bits for a sign-first model
+        bar = Bar(f"bench {kernels}", len(q))
         for i in range(len(q)):
+            bar.update(i)
             try:
                 r = link.profile(wq[i].tobytes())
             except Exception as exc:
@@ -244,6 +247,7 @@ def bench_kernels(project: Project, kernels: str, q: np.ndarray, ref, *, timeout
                     f"{ref.raw[i].tolist()[:10]}); no benchmark of wrong outputs")
             ticks[i] = np.asarray(r.layer_counts, np.float64) * factor
             totals[i] = r.count * factor
+        bar.close()
         stack_used, _reserve = runner.stack_usage(link)
         with contextlib.suppress(Exception):
             link.shutdown()

@@ -15,7 +15,6 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from . import reference, wire
 from .bitpack import quantize_input
 from .build import Project
 from .errors import MismatchError, TargetError, UsageError
+from .progress import Bar
 
 log = logging.getLogger(__name__)
 
@@ -277,26 +277,6 @@ def ticks_to_unit(info, board) -> tuple[str, float]:
     return "none", 0.0
 
 
-class Progress:
-    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self, total: int, label: str, enabled: bool | None = None):
-        self.total, self.label = total, label
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.start = time.monotonic()
-
-    def update(self, done: int, extra: str = "") -> None:
-        if not self.enabled or (done % 10 and done != self.total):
-            return
-        frac = done / max(1, self.total)
-        bar = "#" * int(30 * frac)
-        rate = done / max(1e-9, time.monotonic() - self.start)
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {done}/{self.total} {rate:6.1f}/s {extra}")
-        if done == self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def load_keras_for(project: Project, keras_model: str, graph):
     """Load the ``--keras`` model and make sure it is the model the project was converted from
     (same integer graph with the project's input range), before any target time is spent."""
@@ -333,7 +313,7 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
     from . import fleet
 
     jobs = fleet.resolve_jobs(jobs, inputs=len(q), port=port)
-    bar = Progress(len(q), "run" if jobs == 1 else f"run x{jobs}", progress)
+    bar = Bar("run" if jobs == 1 else f"run x{jobs}", len(q), enabled=progress, rate=True)
     t0 = time.monotonic()
     # The numpy reference (~5 ms per MNIST input) runs in a thread while the targets work: they wait on
     # the emulated UART far more than they compute, so the two overlap instead of adding up.
@@ -348,6 +328,8 @@ def run(project: Project, x: np.ndarray, y: np.ndarray | None = None, *, port: s
         except BaseException:
             ref_future.cancel()
             raise
+        finally:
+            bar.close()
         ref = ref_future.result()
     info = replies.infos[0]
     summary.target = replies.where
