@@ -56,7 +56,8 @@ def test_models_bit_exact_on_qemu(tmp_path, capsys, kernels, name):
     assert s["matches"] == s["inputs"] == 24 and s["mismatches"] == 0
     assert s["keras_unexplained_disagreements"] == 0
     if name in ("residual", "pooled", "larq_everything"):  # int16 streams: signs may flip within the bound
-        assert s["keras_top1_agreement"] >= 0.85 and s["keras_fixed_point_disagreements"] > 0
+        # (random weights give close logits: one flipped sign may change the top-1, which is then explained)
+        assert 0 < s["keras_fixed_point_disagreements"] <= 0.001 * s["keras_bits_compared"]
     else:
         assert s["keras_top1_agreement"] == 1.0 and s["keras_fixed_point_disagreements"] == 0
     layers = json.loads((out / "bnn_project.json").read_text())["layers"]
