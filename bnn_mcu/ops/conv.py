@@ -401,8 +401,10 @@ def _reference(node: Node, x: np.ndarray) -> np.ndarray:
     bits = node.params["weight_bits"]
     win = windows(x, kernel, strides, pads)
     if node.input_kind == "u8":
-        w = 1 - 2 * bits.reshape(o, -1).astype(np.float64)  # +-1, bit 1 = -1
-        acc = np.rint(win.astype(np.float64) @ w.T).astype(np.int64)  # exact: |acc| <= 255K << 2**53
+        # integer matmul, not BLAS: exact, and it does not stall when the reference runs in a thread of a
+        # process whose cores TensorFlow's and OpenBLAS's thread pools already fight over
+        w = 1 - 2 * bits.reshape(o, -1).astype(np.int32)  # +-1, bit 1 = -1
+        acc = (win.astype(np.int32) @ w.T).astype(np.int64)  # |acc| <= 255K < 2**31 for K < 8.4 M
     else:
         wp = pack_bits(bits).reshape(o, -1)
         n, oh, ow, length = win.shape
