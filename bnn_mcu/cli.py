@@ -40,6 +40,13 @@ def _input_range_help() -> str:
             "'-1 1' for x = pixel/127.5 - 1, '0 255' for raw pixels")
 
 
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    """The model file and its input range (inspect, check)."""
+    p.add_argument("model", help="the model file (.h5, .keras) or SavedModel directory")
+    p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"), default=None,
+                   help=_input_range_help())
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout (for scripts)")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging; -v shows tracebacks")
@@ -173,10 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load a model and show how it lowers: every Keras layer, what it becomes, the MACs, "
         "and the memory plan for a board. Unsupported layers are reported with what is supported.",
         epilog="examples:\n  bnn-mcu inspect model.h5\n  bnn-mcu inspect model.h5 --board mps2-an385 --json")
-    p.add_argument("model", help="the model file (.h5, .keras) or SavedModel directory")
+    _add_model_args(p)
     p.add_argument("--board", default=DEFAULT_BOARD, help=f"board for the memory check (default: {DEFAULT_BOARD})")
-    p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
-                   default=None, help=_input_range_help())
     _add_common(p)
 
     p = sub.add_parser(
@@ -187,12 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
         "distance to Larq. Exits 8 when anything differs that is neither a tie nor within a bound.",
         epilog="examples:\n  bnn-mcu check model.h5                    # 256 random 8-bit inputs\n"
                "  bnn-mcu check model.h5 --inputs x.npz --input-range -1 1 --json")
-    p.add_argument("model", help="the model file (.h5, .keras) or SavedModel directory")
+    _add_model_args(p)
     p.add_argument("--inputs", metavar="X.npz", help="inputs as for 'run' (x, quantised with the input range); "
                    "default: seeded random 8-bit codes")
     p.add_argument("-n", type=int, default=256, metavar="N", help="random inputs without --inputs (default 256)")
-    p.add_argument("--input-range", nargs=2, type=float, metavar=("LO", "HI"),
-                   default=None, help=_input_range_help())
     _add_common(p)
 
     p = sub.add_parser(
